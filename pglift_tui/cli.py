@@ -1,0 +1,244 @@
+"""The `pglift-tui` command: the dashboard, and a small CLI for scripts over the same core.
+
+Exit codes: 0 done; 1 the operation failed; 2 bad usage or input (arguments,
+manifest, settings, version, a configuration the server refuses, a taken port);
+3 no such instance; 4 the instance is busy.
+Errors go to stderr as "error: what went wrong" and "hint: how to fix it".
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .exceptions import (
+    CommandError,
+    ConfigurationError,
+    Error,
+    InstanceBusy,
+    InstanceNotFound,
+    InvalidName,
+    InvalidVersion,
+)
+from .settings import Settings
+
+EXIT_FAILED, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_BUSY = 1, 2, 3, 4
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pglift-tui",
+        description="Watch and operate the PostgreSQL instances of this host.",
+        epilog="Without a command, opens the dashboard.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--settings", type=Path, help="site settings file (default: $PGLIFT_TUI_SETTINGS)")
+    parser.add_argument("--demo", action="store_true", help="use (and create) the demo instances")
+    parser.add_argument("--reset", action="store_true", help="with --demo: remove what the demo made")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    ls = sub.add_parser("ls", help="list instances")
+    ls.add_argument("--version", dest="pg_version", metavar="V", help="only this PostgreSQL version")
+    ls.add_argument("--json", action="store_true", help="JSON output")
+
+    get = sub.add_parser("get", help="show an instance as a manifest")
+    get.add_argument("name")
+    get.add_argument("--version", dest="pg_version", metavar="V")
+    get.add_argument("--json", action="store_true", help="JSON output (default: YAML)")
+
+    apply = sub.add_parser("apply", help="create, change or drop an instance from a manifest")
+    apply.add_argument("-f", "--file", required=True, type=Path, help="manifest (YAML or JSON; - for stdin)")
+    apply.add_argument("--json", action="store_true", help="JSON output")
+
+    for name, text in (("start", "start"), ("stop", "stop"), ("restart", "restart"), ("reload", "reload")):
+        cmd = sub.add_parser(name, help=f"{text} an instance")
+        cmd.add_argument("name")
+        cmd.add_argument("--version", dest="pg_version", metavar="V")
+        if name in ("stop", "restart"):
+            cmd.add_argument("--mode", choices=("smart", "fast", "immediate"), default="fast")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    if args.demo:
+        from . import demo
+
+        return demo.settings()
+    return Settings.load(args.settings)
+
+
+def _instance(args: argparse.Namespace, settings: Settings) -> Any:
+    from .models.system import Instance
+
+    return Instance.system_lookup(args.name, args.pg_version, settings)
+
+
+def _print_table(rows: Sequence[Sequence[str]]) -> None:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
+async def _ls(args: argparse.Namespace, settings: Settings) -> int:
+    from . import instances
+
+    items = [item async for item in instances.ls(settings, version=args.pg_version)]
+    if args.json:
+        print(json.dumps([item.model_dump(mode="json") for item in items], indent=2))
+        return 0
+    rows = [("NAME", "VERSION", "PORT", "STATUS", "ROLE", "PID", "DATADIR")]
+    for item in items:
+        status = item.status if item.phase in (None, "ready", "standby") else item.phase
+        rows.append(
+            (
+                item.name,
+                item.version,
+                str(item.port),
+                status,
+                item.role,
+                str(item.pid or ""),
+                str(item.datadir),
+            )
+        )
+    _print_table(rows)
+    return 0
+
+
+async def _get(args: argparse.Namespace, settings: Settings) -> int:
+    from . import instances
+
+    manifest = await instances.get(_instance(args, settings))
+    data = manifest.model_dump(mode="json")
+    if args.json:
+        print(json.dumps(data, indent=2))
+    else:
+        import yaml
+
+        print(yaml.safe_dump(data, sort_keys=False), end="")
+    return 0
+
+
+def _read_manifest(path: Path) -> Any:
+    import yaml
+    from pydantic import ValidationError
+
+    from .models.interface import Instance
+
+    where = "stdin" if str(path) == "-" else str(path)
+    try:
+        text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
+        data = yaml.safe_load(text)
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read manifest {where}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigurationError(f"manifest {where} is not valid YAML: {exc}") from None
+    try:
+        return Instance.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            ".".join(map(str, e["loc"])) + ": " + e["msg"].removeprefix("Value error, ") for e in exc.errors()
+        )
+        raise ConfigurationError(f"invalid manifest {where}: {problems}") from None
+
+
+async def _apply(args: argparse.Namespace, settings: Settings) -> int:
+    from . import instances
+
+    result = await instances.apply(settings, _read_manifest(args.file))
+    if args.json:
+        print(json.dumps(result.model_dump(mode="json"), indent=2))
+        return 0
+    print(result.change_state or "unchanged")
+    for name, (old, new) in result.diff.items():
+        print(f"  {name}: {old!r} -> {new!r}")
+    if result.pending_restart:
+        print("pending restart: some changes apply only after a restart")
+    return 0
+
+
+async def _lifecycle(args: argparse.Namespace, settings: Settings) -> int:
+    from . import instances
+
+    instance = _instance(args, settings)
+    if args.command == "start":
+        await instances.start(instance)
+    elif args.command == "stop":
+        await instances.stop(instance, mode=args.mode)
+    elif args.command == "restart":
+        await instances.restart(instance, mode=args.mode)
+    else:
+        await instances.reload(instance)
+    return 0
+
+
+async def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from . import demo
+
+    if args.reset:
+        dropped = await demo.reset(settings)
+        print(f"demo removed ({', '.join(dropped) or 'no instances'})")
+        return 0
+    made = await demo.ensure(settings)
+    if made:
+        print(f"demo instances created: {', '.join(made)}", file=sys.stderr)
+    return await _ls(argparse.Namespace(pg_version=None, json=False), settings)
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]] = {
+    "ls": _ls,
+    "get": _get,
+    "apply": _apply,
+    "start": _lifecycle,
+    "stop": _lifecycle,
+    "restart": _lifecycle,
+    "reload": _lifecycle,
+}
+
+
+def _report(exc: BaseException) -> int:
+    if isinstance(exc, Error):
+        print(f"error: {exc.message}", file=sys.stderr)
+        if isinstance(exc, CommandError):
+            for line in exc.log_lines:
+                print(f"  log: {line}", file=sys.stderr)
+        if exc.hint:
+            print(f"hint: {exc.hint}", file=sys.stderr)
+        if isinstance(exc, InstanceBusy):
+            return EXIT_BUSY
+        if isinstance(exc, InstanceNotFound):
+            return EXIT_NOT_FOUND
+        if isinstance(exc, InvalidVersion | InvalidName | ConfigurationError):
+            return EXIT_USAGE
+        return EXIT_FAILED
+    if type(exc).__module__.startswith("psycopg"):
+        print(f"error: {str(exc).strip()}", file=sys.stderr)
+        return EXIT_FAILED
+    raise exc
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.reset and not args.demo:
+        print("error: --reset only applies to --demo", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        settings = _settings(args)
+        if settings.ignored_keys:
+            keys = ", ".join(settings.ignored_keys)
+            print(f"notice: {settings.source}: not used by pglift-tui: {keys}", file=sys.stderr)
+        if args.command is None:
+            default = _demo if args.demo else _ls
+            return asyncio.run(
+                default(argparse.Namespace(pg_version=None, json=False, reset=args.reset), settings)
+            )
+        return asyncio.run(COMMANDS[args.command](args, settings))
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        return _report(exc)

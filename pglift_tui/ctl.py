@@ -1,0 +1,250 @@
+"""Starting, signalling and waiting for a postmaster, safely.
+
+`pg_ctl stop` and `pg_ctl reload` signal whatever PID postmaster.pid names, even an
+unrelated process after PID reuse. Here the PID is opened as a pidfd, proven to be
+the instance's postmaster (status.is_postmaster_of), and only then signalled through
+that pidfd, which cannot be recycled under us. Waiting for the exit is event-driven
+(the pidfd becomes readable), with a deadline, never a fixed sleep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Literal
+
+import psutil
+
+from . import cmd
+from .exceptions import CommandError, InstanceStateError
+from .models.system import PostgreSQLInstance
+from .status import PIDFILE, PidFile, is_postmaster_of, parse_pidfile, read_pidfile
+
+StopMode = Literal["smart", "fast", "immediate"]
+SIGNALS: dict[StopMode, signal.Signals] = {
+    "smart": signal.SIGTERM,
+    "fast": signal.SIGINT,
+    "immediate": signal.SIGQUIT,
+}
+START_TIMEOUT = 60
+#: How long a start after a crash waits for the dead server's children to exit.
+ORPHAN_TIMEOUT = 10
+STOP_TIMEOUT = 60
+#: How many log lines a failed start carries in its error.
+LOG_TAIL = 20
+
+
+@contextmanager
+def _postmaster(instance: PostgreSQLInstance) -> Iterator[tuple[int, PidFile] | None]:
+    """A pidfd on the instance's proven postmaster, or None if it is not running."""
+    pidfile = read_pidfile(instance.datadir / PIDFILE)
+    if not isinstance(pidfile, PidFile):
+        yield None
+        return
+    try:
+        pidfd = os.pidfd_open(pidfile.pid)
+    except ProcessLookupError:
+        yield None
+        return
+    try:
+        # Proven after the pidfd is open: the pidfd then pins the process we checked.
+        if is_postmaster_of(pidfile.pid, pidfile.start_time, instance.datadir) is not None:
+            yield None
+        else:
+            yield pidfd, pidfile
+    finally:
+        os.close(pidfd)
+
+
+async def wait_exit(pidfd: int, timeout: float) -> bool:
+    """True once the process behind `pidfd` has exited; False at the deadline."""
+    loop = asyncio.get_running_loop()
+    exited: asyncio.Future[None] = loop.create_future()
+
+    def ready() -> None:
+        if not exited.done():
+            exited.set_result(None)
+
+    loop.add_reader(pidfd, ready)
+    try:
+        await asyncio.wait_for(exited, timeout)
+    except TimeoutError:
+        return False
+    finally:
+        loop.remove_reader(pidfd)
+    return True
+
+
+def signal_postmaster(instance: PostgreSQLInstance, sig: signal.Signals) -> bool:
+    """Send `sig` to the proven postmaster; False if there is none to signal."""
+    with _postmaster(instance) as found:
+        if found is None:
+            return False
+        signal.pidfd_send_signal(found[0], sig)
+        return True
+
+
+async def stop(
+    instance: PostgreSQLInstance, mode: StopMode = "fast", *, wait: bool = True, timeout: float = STOP_TIMEOUT
+) -> bool:
+    """Stop the postmaster; False if it was not running. Never reports a stop that did not happen."""
+    with _postmaster(instance) as found:
+        if found is None:
+            return False
+        pidfd, pidfile = found
+        signal.pidfd_send_signal(pidfd, SIGNALS[mode])
+        if not wait:
+            return True
+        if not await wait_exit(pidfd, timeout):
+            raise InstanceStateError(
+                f"instance {instance} (pid {pidfile.pid}) is still running {timeout:g} s after a {mode} stop",
+                hint="sessions may hold a smart stop; retry with mode fast or immediate",
+            )
+    return True
+
+
+async def kill(instance: PostgreSQLInstance, timeout: float = STOP_TIMEOUT) -> bool:
+    """SIGKILL the proven postmaster and wait for it: a crash, for the demo and tests.
+
+    The pid file stays behind, as after a real crash.
+    """
+    with _postmaster(instance) as found:
+        if found is None:
+            return False
+        signal.pidfd_send_signal(found[0], signal.SIGKILL)
+        return await wait_exit(found[0], timeout)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def orphans(instance: PostgreSQLInstance) -> list[int]:
+    """PIDs of server processes still running in the data directory (a dead server's children).
+
+    Only processes of the instance's own `postgres` program count: an operator's
+    shell sitting in the data directory is no orphan.
+    """
+    program = os.path.realpath(instance.bindir / "postgres")
+    found = []
+    for proc in psutil.process_iter(["cwd", "exe", "status"]):
+        info = proc.info
+        if info.get("status") == psutil.STATUS_ZOMBIE or info.get("exe") != program:
+            continue
+        with contextlib.suppress(OSError, TypeError):
+            if os.path.samefile(info["cwd"], instance.datadir):
+                found.append(proc.pid)
+    return found
+
+
+async def wait_orphans(instance: PostgreSQLInstance, timeout: float = ORPHAN_TIMEOUT) -> None:
+    """Wait for a crashed server's children to notice and exit; they hold its shared memory."""
+    deadline = time.monotonic() + timeout
+    while left := orphans(instance):
+        if time.monotonic() > deadline:
+            raise InstanceStateError(
+                f"instance {instance}: processes {', '.join(map(str, left))} of a previous server "
+                f"still run in {instance.datadir}",
+                hint="they hold its shared memory: stop them, then start again",
+            )
+        await asyncio.sleep(0.05)
+
+
+def clear_stale_pidfile(instance: PostgreSQLInstance) -> str | None:
+    """Remove postmaster.pid when it would block a start; why, or None if it stays.
+
+    The server removes a pid file naming a dead process itself: that file is left
+    to it. A file naming a live stranger (PID reuse after a crash, or a zombie
+    nobody reaps) blocks every start and is removed here. Call `wait_orphans` first:
+    the file is the server's guard against a dead server's children.
+    """
+    path = instance.datadir / PIDFILE
+    pidfile = read_pidfile(path)
+    if pidfile is None:
+        return None
+    if isinstance(pidfile, PidFile):
+        if is_postmaster_of(pidfile.pid, pidfile.start_time, instance.datadir) is None:
+            return None
+        if not _alive(pidfile.pid):
+            return None
+        reason = f"postmaster.pid named process {pidfile.pid}, which is not this server"
+    else:
+        reason = "postmaster.pid was unreadable"
+    path.unlink(missing_ok=True)
+    return reason
+
+
+def clear_stale_socket_lock(instance: PostgreSQLInstance, socket_dir: Path, port: int) -> None:
+    """Remove our own socket lock file when the postmaster it names is gone."""
+    lock = socket_dir / f".s.PGSQL.{port}.lock"
+    try:
+        parsed = parse_pidfile(lock.read_text(encoding="utf-8", errors="replace"))
+    except OSError:
+        return
+    if parsed is None or not os.path.samefile(parsed.datadir, instance.datadir):
+        return
+    if _alive(parsed.pid) and is_postmaster_of(parsed.pid, parsed.start_time, instance.datadir) is not None:
+        lock.unlink(missing_ok=True)
+        (socket_dir / f".s.PGSQL.{port}").unlink(missing_ok=True)
+
+
+def _log_sizes(instance: PostgreSQLInstance) -> dict[Path, int]:
+    sizes: dict[Path, int] = {}
+    for path in instance.logdir.glob(f"{instance.qualname}-*"):
+        with contextlib.suppress(OSError):
+            sizes[path] = path.stat().st_size
+    return sizes
+
+
+def _new_log_lines(instance: PostgreSQLInstance, before: dict[Path, int]) -> list[str]:
+    """What the server logged since `before` (the startup log and collector files)."""
+    lines: list[str] = []
+    for path, size in sorted(_log_sizes(instance).items(), key=lambda item: item[0].stat().st_mtime):
+        start = before.get(path, 0)
+        if size <= start:
+            continue
+        with open(path, "rb") as f:
+            f.seek(start)
+            lines.extend(f.read().decode(errors="replace").splitlines())
+    return [line for line in lines if line.strip()][-LOG_TAIL:]
+
+
+async def start(instance: PostgreSQLInstance, *, wait: bool = True, timeout: float = START_TIMEOUT) -> None:
+    """Start the server with pg_ctl; a failure carries the log lines the server wrote."""
+    instance.logdir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    before = _log_sizes(instance)
+    argv = [
+        str(instance.bindir / "pg_ctl"),
+        "start",
+        "-D",
+        str(instance.datadir),
+        "-l",
+        str(instance.startup_log),
+        "-s",
+    ]
+    argv += ["-w", "-t", str(int(timeout))] if wait else ["-W"]
+    try:
+        await cmd.run(argv, timeout=timeout + 10)
+    except CommandError as exc:
+        lines = _new_log_lines(instance, before)
+        fatal = next((line for line in reversed(lines) if "FATAL" in line or "PANIC" in line), None)
+        raise CommandError(
+            exc.argv,
+            exc.returncode,
+            exc.stderr,
+            exc.stdout,
+            log_lines=lines,
+            hint=(f"the server said: {fatal}" if fatal else f"see {instance.logdir}"),
+        ) from None

@@ -1,0 +1,50 @@
+"""Connections to an instance as its superuser, over its unix socket.
+
+Local authentication is peer with an ident map, so no password is needed or kept.
+psycopg is imported on first use: `pglift-tui ls` never connects and starts faster.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+from .models.system import PostgreSQLInstance
+
+if TYPE_CHECKING:
+    from psycopg import AsyncConnection
+
+APPLICATION_NAME = "pglift-tui"
+CONNECT_TIMEOUT = 5
+
+
+def conninfo(instance: PostgreSQLInstance, *, dbname: str = "postgres", **extra: Any) -> str:
+    from psycopg.conninfo import make_conninfo
+
+    st = instance.status()
+    port = st.pidfile.port if st.pidfile and st.pidfile.port and st.status == "running" else instance.port
+    return make_conninfo(
+        host=str(instance.socket_directory()),
+        port=port,
+        user=instance.settings.postgresql.surole.name,
+        dbname=dbname,
+        application_name=APPLICATION_NAME,
+        connect_timeout=CONNECT_TIMEOUT,
+        **extra,
+    )
+
+
+@asynccontextmanager
+async def connect(
+    instance: PostgreSQLInstance, *, dbname: str = "postgres", **extra: Any
+) -> AsyncIterator[AsyncConnection[dict[str, Any]]]:
+    """An autocommit connection with dict rows, closed on exit."""
+    import psycopg
+    from psycopg.rows import dict_row
+
+    cnx = await psycopg.AsyncConnection.connect(
+        conninfo(instance, dbname=dbname, **extra), autocommit=True, row_factory=dict_row
+    )
+    async with cnx:
+        yield cnx

@@ -1,0 +1,89 @@
+"""A few real instances in a prefix of their own, so a newcomer sees the tool at work.
+
+`pglift-tui --demo` makes them if missing (two running, one stopped, one crashed)
+and opens the dashboard on them; `--demo --reset` removes all the demo made. The
+crashed one is a real crash: its postmaster is killed, leaving a stale pid file.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+
+import platformdirs
+
+from . import ctl, instances, ports
+from .models import interface, system
+from .settings import APP, Settings, default_run_prefix
+
+FIRST_PORT = 5440
+
+
+@dataclass(frozen=True)
+class DemoInstance:
+    name: str
+    state: str
+    settings: dict[str, object]
+
+
+DEMO = (
+    DemoInstance("main", "started", {"work_mem": "16MB", "log_min_duration_statement": "250ms"}),
+    DemoInstance("reporting", "started", {"max_connections": 40, "shared_buffers": "64MB"}),
+    DemoInstance("archive", "stopped", {}),
+    DemoInstance("legacy", "crashed", {}),
+)
+
+
+def settings() -> Settings:
+    """Demo settings: everything under the user's data dir, apart from real instances."""
+    prefix = platformdirs.user_data_path(APP) / "demo"
+    return Settings(prefix=prefix, run_prefix=default_run_prefix() / "demo", state_dir=prefix / "state")
+
+
+def _free_port(taken: set[int], settings: Settings) -> int:
+    port = FIRST_PORT
+    while port in taken or ports.holder(port, settings) is not None:
+        port += 1
+    taken.add(port)
+    return port
+
+
+async def _crash(instance: system.Instance) -> None:
+    """Kill the postmaster outright, as a crash would: the pid file stays behind."""
+    await instances.start(instance)
+    await ctl.kill(instance)
+
+
+async def ensure(settings: Settings) -> list[str]:
+    """Create the demo instances that are missing; the names created."""
+    made = []
+    taken: set[int] = set()
+    for demo in DEMO:
+        if instances.exists(demo.name, None, settings):
+            continue
+        state = "started" if demo.state == "crashed" else demo.state
+        manifest = interface.Instance.model_validate(
+            {
+                "name": demo.name,
+                "port": _free_port(taken, settings),
+                "state": state,
+                "settings": demo.settings,
+            }
+        )
+        await instances.apply(settings, manifest)
+        if demo.state == "crashed":
+            await _crash(system.Instance.system_lookup(demo.name, None, settings))
+        made.append(demo.name)
+    return made
+
+
+async def reset(settings: Settings) -> list[str]:
+    """Drop every instance under the demo prefix, then the prefix itself."""
+    dropped = []
+    async for item in instances.ls(settings):
+        await instances.drop(system.Instance.system_lookup(item.name, item.version, settings))
+        dropped.append(f"{item.version}/{item.name}")
+    for path in (settings.prefix, settings.run_prefix):
+        if path.exists():
+            shutil.rmtree(path)
+    return dropped

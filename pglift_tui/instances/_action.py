@@ -1,0 +1,91 @@
+"""What every state-changing call does around its work: refuse root, lock, journal.
+
+Only the outermost call on an instance journals: `apply` that starts the server
+is one line ("apply"), not two, and nested calls reuse the lock it holds.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from .. import journal, locks
+from ..exceptions import Error
+from ..models.system import BaseInstance
+
+
+def refuse_root() -> None:
+    if os.geteuid() == 0:
+        raise Error(
+            "pglift-tui must not run as root: PostgreSQL refuses to run as root",
+            hint="run it as the PostgreSQL OS user, e.g. `runuser -u postgres -- pglift-tui`",
+        )
+
+
+@dataclass
+class Record:
+    """What the journal line of an action will say, filled in as it goes."""
+
+    result: Literal["ok", "failed", "unchanged"] = "ok"
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def unchanged(self) -> None:
+        self.result = "unchanged"
+
+
+def _journal(
+    instance: BaseInstance, action: str, record: Record, started: float, error: BaseException | None
+) -> None:
+    message = None
+    if error is not None:
+        message = str(error) or type(error).__name__
+    event = journal.Event(
+        time=time.time(),
+        user=getpass.getuser(),
+        pid=os.getpid(),
+        instance=str(instance),
+        datadir=str(instance.datadir),
+        action=action,
+        result="failed" if error is not None else record.result,
+        duration=round(time.monotonic() - started, 4),
+        error=message,
+        details=record.details,
+    )
+    journal.append(instance.settings, event)
+
+
+@asynccontextmanager
+async def action(instance: BaseInstance, name: str, *, timeout: float | None = None) -> AsyncIterator[Record]:
+    refuse_root()
+    record = Record()
+    started = time.monotonic()
+    async with locks.instance_lock(instance.settings, instance.qualname, name, timeout) as outermost:
+        try:
+            yield record
+        except BaseException as exc:
+            if outermost and not isinstance(exc, GeneratorExit):
+                _journal(instance, name, record, started, exc)
+            raise
+        if outermost:
+            _journal(instance, name, record, started, None)
+
+
+@contextmanager
+def action_sync(instance: BaseInstance, name: str, *, timeout: float | None = None) -> Iterator[Record]:
+    refuse_root()
+    record = Record()
+    started = time.monotonic()
+    with locks.instance_lock_sync(instance.settings, instance.qualname, name, timeout) as outermost:
+        try:
+            yield record
+        except BaseException as exc:
+            if outermost:
+                _journal(instance, name, record, started, exc)
+            raise
+        if outermost:
+            _journal(instance, name, record, started, None)

@@ -1,0 +1,150 @@
+"""start, stop, restart, reload and stopped: the server's life, waited on with deadlines."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from .. import cmd, ctl, db
+from ..exceptions import CommandError, ConfigurationError, InstanceStateError
+from ..models import system
+from ._action import action, refuse_root
+
+RELOAD_TIMEOUT = 10.0
+#: How often a reload checks that the server has read its files again.
+_RELOAD_POLL = 0.02
+
+
+async def check_configuration(instance: system.PostgreSQLInstance, config_file: str | None = None) -> None:
+    """Refuse a configuration the server would not start with (`postgres -C`, ~10 ms).
+
+    Run before a restart so a broken file never takes a running server down.
+    """
+    argv = [str(instance.bindir / "postgres"), "-D", str(instance.datadir), "-C", "port"]
+    if config_file is not None:
+        argv.insert(1, f"--config-file={config_file}")
+    try:
+        await cmd.run(argv, timeout=30)
+    except CommandError as exc:
+        reasons = [line.split("LOG:", 1)[1].strip() for line in exc.stderr.splitlines() if "LOG:" in line]
+        raise ConfigurationError(
+            f"instance {instance}: the configuration has errors: "
+            + ("; ".join(reasons) or exc.stderr.strip()),
+            hint="fix postgresql.conf (or the settings asked for) and retry",
+        ) from None
+
+
+async def start(
+    instance: system.Instance, *, foreground: bool = False, wait: bool = True, _check: bool = True
+) -> None:
+    """Start the server; recover from a stale pid file; a no-op when already running."""
+    if foreground:
+        refuse_root()
+        postgres = str(instance.bindir / "postgres")
+        os.execv(postgres, [postgres, "-D", str(instance.datadir)])  # noqa: S606
+    async with action(instance, "start") as record:
+        st = instance.status()
+        if st.status == "running":
+            record.unchanged()
+            return
+        if st.status == "crashed":
+            await ctl.wait_orphans(instance)
+            record.details["stale_pidfile"] = ctl.clear_stale_pidfile(instance) or st.reason
+        socket_dir = instance.socket_directory()
+        ctl.clear_stale_socket_lock(instance, socket_dir, instance.port)
+        await ctl.start(instance, wait=wait)
+
+
+async def stop(
+    instance: system.Instance,
+    *,
+    mode: ctl.StopMode = "fast",
+    wait: bool = True,
+    deleting: bool = False,
+    timeout: float = ctl.STOP_TIMEOUT,
+) -> None:
+    """Stop the proven postmaster; a no-op when it is not running."""
+    async with action(instance, "stop") as record:
+        record.details["mode"] = mode
+        if not await ctl.stop(instance, mode, wait=wait, timeout=timeout):
+            record.unchanged()
+
+
+async def restart(instance: system.Instance, *, mode: ctl.StopMode = "fast", wait: bool = True) -> None:
+    """Stop and start again, after checking the configuration would start."""
+    async with action(instance, "restart") as record:
+        record.details["mode"] = mode
+        await check_configuration(instance)
+        await ctl.stop(instance, mode)
+        await start(instance, wait=wait)
+
+
+async def _rejected(cnx: Any) -> list[str]:
+    """Lines of the files the server could not apply, other than pending restarts."""
+    cur = await cnx.execute(
+        "SELECT f.name, f.setting, f.sourcefile, f.sourceline, f.error"
+        " FROM pg_file_settings f LEFT JOIN pg_settings s ON s.name = f.name"
+        " WHERE f.error IS NOT NULL AND NOT coalesce(s.pending_restart, false)"
+        " ORDER BY f.seqno"
+    )
+    return [
+        f"{row['name'] or '(syntax)'}"
+        + (f" = {row['setting']!r}" if row["setting"] is not None else "")
+        + f" in {row['sourcefile']}:{row['sourceline']}: {row['error']}"
+        for row in await cur.fetchall()
+    ]
+
+
+async def reload(instance: system.PostgreSQLInstance) -> None:
+    """Make the server read its files again, wait until it has, and check it could.
+
+    `pg_ctl reload` exits 0 even for garbage; here the server's own pg_file_settings
+    view is read after the reload and a rejected line raises ConfigurationError.
+    """
+    async with action(instance, "reload"):
+        if instance.status().status != "running":
+            raise InstanceStateError(f"instance {instance} is not running", hint="start it first")
+        async with db.connect(instance) as cnx:
+            cur = await cnx.execute("SELECT pg_conf_load_time() AS t")
+            before = (await cur.fetchone() or {})["t"]
+            await cnx.execute("SELECT pg_reload_conf()")
+            deadline = time.monotonic() + RELOAD_TIMEOUT
+            while True:
+                cur = await cnx.execute("SELECT pg_conf_load_time() AS t")
+                if (await cur.fetchone() or {})["t"] != before:
+                    break
+                if time.monotonic() > deadline:
+                    raise InstanceStateError(
+                        f"instance {instance} did not reload within {RELOAD_TIMEOUT:g} s",
+                        hint="check the server log",
+                    )
+                await asyncio.sleep(_RELOAD_POLL)
+            rejected = await _rejected(cnx)
+        if rejected:
+            # pg_file_settings only says "could not be applied"; the server's parser says why.
+            try:
+                await check_configuration(instance)
+            except ConfigurationError as exc:
+                rejected.append(exc.message.split(": ", 1)[-1])
+            raise ConfigurationError(
+                f"instance {instance}: the server rejected its configuration: " + "; ".join(rejected),
+                hint="it keeps running with its previous values; fix the file and reload again",
+            )
+
+
+@asynccontextmanager
+async def stopped(instance: system.Instance, *, timeout: int = 10) -> AsyncIterator[None]:
+    """Hold the instance stopped for the block, then bring back the state it had."""
+    async with action(instance, "stopped"):
+        was_running = instance.status().status == "running"
+        if was_running:
+            await stop(instance, timeout=timeout)
+        try:
+            yield
+        finally:
+            if was_running:
+                await start(instance)

@@ -1,0 +1,115 @@
+"""exists, ls and get: what instances there are and what they are like.
+
+`ls` reads files only: data directories from the settings' template, the pid file
+and the process table for the status, the configuration for a stopped server's
+port. No connection and no process per instance, so a hundred instances list in
+milliseconds (pglift spawns `pg_ctl status` for each).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from .. import binaries, cmd, conf, db, names
+from ..exceptions import InstanceNotFound
+from ..models import interface, system
+from ..settings import Settings
+from ..status import status
+from ._action import refuse_root
+from ._configure import pending_restart
+
+
+def exists(name: str, version: str | None, settings: Settings) -> bool:
+    """True when the instance exists (in `version`, or in any version if None)."""
+    try:
+        system.PostgreSQLInstance.system_lookup(name, version, settings)
+    except InstanceNotFound:
+        return False
+    return True
+
+
+def list_item(version: str, name: str, datadir: Path) -> interface.InstanceListItem:
+    st = status(datadir)
+    port = None
+    if st.status == "running" and st.pidfile is not None:
+        port = st.pidfile.port
+    if port is None:
+        port = conf.configured_port(datadir) or names.DEFAULT_PORT
+    role: interface.Role = "standby" if (datadir / "standby.signal").exists() else "primary"
+    return interface.InstanceListItem(
+        name=name,
+        version=version,
+        port=port,
+        datadir=datadir,
+        status=st.status,
+        pid=st.pid,
+        phase=st.phase,
+        role=role,
+    )
+
+
+async def ls(settings: Settings, *, version: str | None = None) -> AsyncIterator[interface.InstanceListItem]:
+    """Yield every instance found on disk, optionally of one version only."""
+    refuse_root()
+    if version is not None:
+        binaries.check_version(settings, version)
+    for found_version, name, datadir in system.find_datadirs(settings):
+        if version is None or found_version == version:
+            yield list_item(found_version, name, datadir)
+
+
+async def _checksums_from_control(instance: system.Instance) -> bool | None:
+    try:
+        out = (
+            await cmd.run([str(instance.bindir / "pg_controldata"), str(instance.datadir)], timeout=30)
+        ).stdout
+    except Exception:
+        return None
+    for line in out.splitlines():
+        if line.startswith("Data page checksum version:"):
+            return line.split(":", 1)[1].strip() != "0"
+    return None
+
+
+def _standby(instance: system.Instance, values: dict[str, str]) -> interface.Standby | None:
+    if not instance.standby_signal.exists():
+        return None
+    auto = conf.read(instance.datadir)
+    conninfo = auto.get("primary_conninfo")
+    slot = auto.get("primary_slot_name")
+    return interface.Standby(
+        primary_conninfo=conninfo.value if conninfo else "",
+        slot=slot.value if slot and slot.value else None,
+        status="demoted",
+    )
+
+
+async def get(instance: system.Instance) -> interface.Instance:
+    """The manifest that describes the instance as it is now."""
+    refuse_root()
+    values = conf.main_file_values(instance.datadir)
+    running = instance.status().status == "running"
+    fields: dict[str, Any] = {
+        "name": instance.name,
+        "version": instance.version,
+        "port": instance.port,
+        "settings": {k: conf.typed(v) for k, v in values.items() if k != "port"},
+        "state": "started" if running else "stopped",
+        "standby": _standby(instance, values),
+    }
+    if running:
+        async with db.connect(instance) as cnx:
+            cur = await cnx.execute(
+                "SELECT current_setting('data_checksums')::bool AS checksums,"
+                " datcollate AS locale, pg_encoding_to_char(encoding) AS encoding"
+                " FROM pg_database WHERE datname = 'template1'"
+            )
+            row = await cur.fetchone()
+            if row is not None:
+                fields.update(data_checksums=row["checksums"], locale=row["locale"], encoding=row["encoding"])
+            fields["pending_restart"] = await pending_restart(cnx)
+    else:
+        fields["data_checksums"] = await _checksums_from_control(instance)
+    return interface.Instance.model_validate(fields)

@@ -1,0 +1,90 @@
+"""An append-only journal of every state-changing action, shared by all processes.
+
+One JSON line per action (time, OS user, pid, instance, action, result, duration,
+error) in the state directory, so the dashboard shows what scripts did and an
+operator can audit who did what. Lines are small single `write`s to an O_APPEND
+file, so concurrent writers do not interleave.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from .fs import ensure_private_dir
+from .settings import Settings
+
+_SECRET_RE = re.compile(r"(password\s*[=:]\s*)('[^']*'|\S+)", re.I)
+_CHUNK = 64 * 1024
+
+
+class Event(BaseModel):
+    time: float
+    user: str
+    pid: int
+    instance: str
+    datadir: str
+    action: str
+    result: Literal["ok", "failed", "unchanged"]
+    duration: float
+    error: str | None = None
+    details: dict[str, Any] = {}
+
+
+def redact(text: str) -> str:
+    """Mask anything that looks like a password assignment (defence in depth)."""
+    return _SECRET_RE.sub(r"\1********", text)
+
+
+def append(settings: Settings, event: Event) -> None:
+    ensure_private_dir(settings.state_dir)
+    if event.error:
+        event = event.model_copy(update={"error": redact(event.error)})
+    line = (event.model_dump_json() + "\n").encode()
+    fd = os.open(settings.journal_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        os.write(fd, line)
+    finally:
+        os.close(fd)
+
+
+def _reversed_lines(path: Path) -> Iterator[bytes]:
+    """Lines of `path` from the last one, reading only as much as is consumed."""
+    with open(path, "rb") as f:
+        f.seek(0, os.SEEK_END)
+        pos = f.tell()
+        rest = b""
+        while pos > 0:
+            step = min(_CHUNK, pos)
+            pos -= step
+            f.seek(pos)
+            lines = (f.read(step) + rest).split(b"\n")
+            rest = lines.pop(0)
+            yield from (line for line in reversed(lines) if line)
+        if rest:
+            yield rest
+
+
+def read(settings: Settings, *, datadir: Path | None = None, limit: int | None = None) -> list[Event]:
+    """Events, newest first; only those of the instance at `datadir` if given."""
+    events: list[Event] = []
+    try:
+        lines = _reversed_lines(settings.journal_file)
+        for raw in lines:
+            try:
+                event = Event.model_validate_json(raw)
+            except ValueError:
+                continue
+            if datadir is not None and event.datadir != str(datadir):
+                continue
+            events.append(event)
+            if limit is not None and len(events) >= limit:
+                break
+    except FileNotFoundError:
+        return []
+    return events

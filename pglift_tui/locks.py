@@ -1,0 +1,138 @@
+"""One action at a time per instance, across processes.
+
+The dashboard and a script may act on the same instance at once. Each action takes
+an exclusive `flock` on a file under the run prefix and writes who holds it, so a
+second action can say "busy: stop by pid 123 since 10:42:01" instead of racing.
+Nested calls in one task (apply -> start) reuse the lock they already hold.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import getpass
+import json
+import os
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
+from datetime import datetime
+from pathlib import Path
+
+from .exceptions import InstanceBusy
+from .fs import ensure_private_dir
+from .settings import Settings
+
+_held: ContextVar[frozenset[str]] = ContextVar("_held", default=frozenset())
+#: How often a waiting action retries; flock has no way to wait asynchronously.
+_RETRY = 0.05
+
+
+def lock_path(settings: Settings, qualname: str) -> Path:
+    return settings.lockdir / f"{qualname}.lock"
+
+
+def holder(path: Path) -> dict[str, object] | None:
+    """Who holds the lock at `path`, as it wrote itself; None when free or unknown."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError:
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def describe(info: dict[str, object] | None) -> str:
+    if not info:
+        return "busy: another action is running"
+    since = info.get("since")
+    when = datetime.fromtimestamp(since).strftime("%H:%M:%S") if isinstance(since, int | float) else "?"
+    who = f"pid {info.get('pid', '?')} ({info.get('user', '?')})"
+    return f"busy: {info.get('action', '?')} by {who} since {when}"
+
+
+class _Lock:
+    """The file lock itself; `instance_lock` and `instance_lock_sync` wait for it."""
+
+    def __init__(self, settings: Settings, qualname: str, action: str, timeout: float | None) -> None:
+        self.qualname = qualname
+        self.action = action
+        self.path = lock_path(settings, qualname)
+        self.deadline = time.monotonic() + (settings.lock_timeout if timeout is None else timeout)
+        ensure_private_dir(settings.run_prefix)
+        ensure_private_dir(settings.lockdir)
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        self.acquired = False
+
+    def try_acquire(self) -> bool:
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if time.monotonic() >= self.deadline:
+                raise InstanceBusy(
+                    f"{self.qualname.replace('-', '/', 1)}: {describe(holder(self.path))}",
+                    hint="wait for it to finish, then retry",
+                ) from None
+            return False
+        info = {"pid": os.getpid(), "user": getpass.getuser(), "action": self.action, "since": time.time()}
+        self.acquired = True
+        os.ftruncate(self.fd, 0)
+        os.pwrite(self.fd, json.dumps(info).encode(), 0)
+        return True
+
+    def release(self) -> None:
+        try:
+            if self.acquired:
+                os.ftruncate(self.fd, 0)
+        finally:
+            os.close(self.fd)  # releases the flock
+
+
+@asynccontextmanager
+async def instance_lock(
+    settings: Settings, qualname: str, action: str, timeout: float | None = None
+) -> AsyncIterator[bool]:
+    """Hold the instance's lock for `action`, waiting at most `timeout` seconds.
+
+    Yields True when this call took the lock, False when an enclosing call holds it.
+    """
+    if qualname in _held.get():
+        yield False
+        return
+    lock = _Lock(settings, qualname, action, timeout)
+    try:
+        while not lock.try_acquire():  # noqa: ASYNC110 (flock cannot be awaited)
+            await asyncio.sleep(_RETRY)
+        token = _held.set(_held.get() | {qualname})
+        try:
+            yield True
+        finally:
+            _held.reset(token)
+    finally:
+        lock.release()
+
+
+@contextmanager
+def instance_lock_sync(
+    settings: Settings, qualname: str, action: str, timeout: float | None = None
+) -> Iterator[bool]:
+    """`instance_lock` for the spec's plain functions (init, upgrade)."""
+    if qualname in _held.get():
+        yield False
+        return
+    lock = _Lock(settings, qualname, action, timeout)
+    try:
+        while not lock.try_acquire():
+            time.sleep(_RETRY)
+        token = _held.set(_held.get() | {qualname})
+        try:
+            yield True
+        finally:
+            _held.reset(token)
+    finally:
+        lock.release()

@@ -1,0 +1,124 @@
+"""What a user asks for (manifests) and what they are shown (results, list items).
+
+Secrets are `SecretStr` and excluded from every dump, so JSON output, journals and
+screens cannot leak them by accident.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from .. import names
+
+State = Literal["started", "stopped", "restarted", "absent"]
+Status = Literal["running", "not running", "crashed"]
+Phase = Literal["starting", "ready", "standby", "stopping"]
+Role = Literal["primary", "standby"]
+ConfigValue = str | bool | int | float | None
+#: {parameter: (old, new)}; None on a side means "not set".
+Diff = dict[str, tuple[ConfigValue, ConfigValue]]
+
+
+class Standby(BaseModel):
+    """A streaming replica of `primary_conninfo`; status and lag are filled by `get`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    primary_conninfo: str
+    password: SecretStr | None = Field(default=None, exclude=True)
+    slot: str | None = None
+    status: Literal["demoted", "promoted"] | None = Field(default=None, json_schema_extra={"readOnly": True})
+    #: Replay lag in bytes, as the standby's own views report it.
+    replication_lag: int | None = Field(default=None, json_schema_extra={"readOnly": True})
+
+    @field_validator("primary_conninfo")
+    @classmethod
+    def _no_password(cls, value: str) -> str:
+        if "password" in value.lower().replace(" ", ""):
+            raise ValueError("primary_conninfo must not hold a password; use standby.password")
+        return value
+
+
+class Instance(BaseModel):
+    """The manifest of an instance: the state it should be in."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    version: str | None = None
+    port: int | None = None
+    settings: dict[str, Any] = Field(default_factory=dict)
+    state: State = "started"
+    surole_password: SecretStr | None = Field(default=None, exclude=True)
+    replrole_password: SecretStr | None = Field(default=None, exclude=True)
+    data_checksums: bool | None = None
+    locale: str | None = None
+    encoding: str | None = None
+    standby: Standby | None = None
+    restart_on_changes: bool = False
+    pending_restart: bool = Field(default=False, json_schema_extra={"readOnly": True})
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return names.check_name(value)
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version(cls, value: object) -> object:
+        if value is None:
+            return None
+        text = str(value)
+        if not text.isdigit():
+            raise ValueError(f"invalid version {text!r}: give a major version such as '15'")
+        return text
+
+    @field_validator("port")
+    @classmethod
+    def _port(cls, value: int | None) -> int | None:
+        return None if value is None else names.check_port(value)
+
+    @field_validator("settings")
+    @classmethod
+    def _settings(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return names.check_settings(value)
+
+    @field_validator("locale", "encoding")
+    @classmethod
+    def _plain(cls, value: str | None) -> str | None:
+        if value is not None and not all(c.isalnum() or c in "._-@" for c in value):
+            raise ValueError(f"invalid value {value!r}: letters, digits and '._-@' only")
+        return value
+
+
+class InstanceApplyResult(BaseModel):
+    change_state: Literal["created", "changed", "dropped"] | None = None
+    diff: Diff = Field(default_factory=dict)
+    pending_restart: bool = False
+
+
+class InstanceListItem(BaseModel):
+    """One row of `ls`, made from files on disk only: no connection, no process spawned."""
+
+    name: str
+    version: str
+    port: int
+    datadir: Path
+    status: Status
+    pid: int | None = None
+    phase: Phase | None = None
+    role: Role = "primary"
+
+
+class PGSetting(BaseModel):
+    """A row of the server's `pg_settings` view."""
+
+    name: str
+    setting: str | None
+    unit: str | None = None
+    context: str
+    source: str
+    pending_restart: bool = False

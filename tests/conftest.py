@@ -1,0 +1,110 @@
+"""Fixtures shared by every test: short paths, free ports, real instances.
+
+Tests run PostgreSQL as the unprivileged user running pytest, in a short directory
+under /tmp (unix socket paths are limited to 107 bytes), on ports found free.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+PG15 = Path("/usr/lib/postgresql/15/bin")
+
+if os.geteuid() == 0:
+    pytest.exit(
+        "PostgreSQL refuses to run as root: run the tests as a regular user "
+        "(python3 -m pglift_tui.quickstart test does it for you)",
+        returncode=2,
+    )
+
+_next_port = 20000 + (os.getpid() % 2000) * 10
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on, different at each call in this session."""
+    global _next_port
+    while True:
+        _next_port += 1
+        port = _next_port
+        with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+
+
+@pytest.fixture
+def short_tmp() -> Iterator[Path]:
+    """A short private directory; every server started in it is stopped at the end."""
+    path = Path(tempfile.mkdtemp(prefix="pgt", dir="/tmp"))
+    try:
+        yield path
+    finally:
+        _stop_servers_under(path)
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _stop_servers_under(path: Path) -> None:
+    """Safety net: a failed test must not leave a server running."""
+    import asyncio
+    import signal
+
+    from pglift_tui import ctl
+    from pglift_tui.status import PidFile, is_postmaster_of, read_pidfile
+
+    async def stop(datadir: Path) -> None:
+        pidfile = read_pidfile(datadir / "postmaster.pid")
+        if not isinstance(pidfile, PidFile):
+            return
+        if is_postmaster_of(pidfile.pid, pidfile.start_time, datadir) is not None:
+            return
+        fd = os.pidfd_open(pidfile.pid)
+        try:
+            signal.pidfd_send_signal(fd, signal.SIGQUIT)
+            await ctl.wait_exit(fd, 30)
+        finally:
+            os.close(fd)
+
+    for pidfile in path.rglob("postmaster.pid"):
+        asyncio.run(stop(pidfile.parent))
+
+
+@pytest.fixture
+def settings(short_tmp: Path) -> Any:
+    from pglift_tui.settings import Settings
+
+    return Settings(
+        prefix=short_tmp / "p",
+        run_prefix=short_tmp / "r",
+        state_dir=short_tmp / "s",
+        lock_timeout=2,
+        postgresql={"versions": [{"version": "15", "bindir": str(PG15)}]},
+    )
+
+
+MakeInstance = Callable[..., Awaitable[Any]]
+
+
+@pytest.fixture
+async def make_instance(settings: Any) -> AsyncIterator[MakeInstance]:
+    """Create an instance through `apply` and return the system Instance."""
+    from pglift_tui import instances
+    from pglift_tui.models import interface, system
+
+    async def make(name: str = "main", **fields: Any) -> system.Instance:
+        fields.setdefault("port", free_port())
+        manifest = interface.Instance.model_validate({"name": name, **fields})
+        await instances.apply(settings, manifest)
+        return system.Instance.system_lookup(name, manifest.version, settings)
+
+    yield make
