@@ -127,7 +127,7 @@ def test_bad_manifests_are_refused_with_the_reason(fields: dict[str, Any], words
 
 async def test_unknown_version_is_refused_before_anything(settings: Any) -> None:
     before = _snapshot(settings)
-    with pytest.raises(InvalidVersion, match="PostgreSQL 11 is not installed .*available: 15"):
+    with pytest.raises(InvalidVersion, match=r"PostgreSQL 11 is not installed .*available: 15"):
         await instances.apply(settings, interface.Instance(name="x", version="11", port=free_port()))
     assert _snapshot(settings) == before
 

@@ -76,7 +76,7 @@ async def test_stop_modes(make_instance: Any, mode: str) -> None:
 async def test_smart_stop_that_times_out_is_not_reported_stopped(make_instance: Any) -> None:
     instance = await make_instance()
     async with db.connect(instance) as session:  # a smart stop waits for this session
-        with pytest.raises(InstanceStateError, match="still running .* smart stop"):
+        with pytest.raises(InstanceStateError, match=r"still running .* smart stop"):
             await instances.stop(instance, mode="smart", timeout=1)
         assert instance.status().status == "running"
         await session.execute("SELECT 1")
@@ -136,9 +136,14 @@ async def test_an_action_held_by_another_process_is_busy(make_instance: Any, set
         [
             sys.executable,
             "-c",
-            "import sys; from pglift_tui.locks import instance_lock_sync; from pglift_tui.settings import Settings;"
-            f"s = Settings(prefix={str(settings.prefix)!r}, run_prefix={str(settings.run_prefix)!r});"
-            "cm = instance_lock_sync(s, '15-main', 'upgrade'); cm.__enter__(); print('held', flush=True); sys.stdin.read()",
+            "import sys\n"
+            "from pglift_tui.locks import instance_lock_sync\n"
+            "from pglift_tui.settings import Settings\n"
+            f"s = Settings(prefix={str(settings.prefix)!r}, run_prefix={str(settings.run_prefix)!r})\n"
+            "cm = instance_lock_sync(s, '15-main', 'upgrade')\n"
+            "cm.__enter__()\n"
+            "print('held', flush=True)\n"
+            "sys.stdin.read()\n",
         ],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,

@@ -1,0 +1,105 @@
+"""The command line for scripts: output, exit codes and errors on stderr."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..conftest import PG15, free_port
+
+
+def cli(settings: Any, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    site = Path(settings.prefix).parent / "settings.yaml"
+    if not site.exists():
+        site.write_text(
+            yaml.safe_dump(
+                {
+                    "prefix": str(settings.prefix),
+                    "run_prefix": str(settings.run_prefix),
+                    "state_dir": str(settings.state_dir),
+                    "lock_timeout": 1,
+                    "postgresql": {"versions": [{"version": "15", "bindir": str(PG15)}]},
+                }
+            )
+        )
+    env = {**os.environ, "PGLIFT_TUI_SETTINGS": str(site)}
+    return subprocess.run(
+        [sys.executable, "-m", "pglift_tui", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        input=stdin,
+        check=False,
+    )
+
+
+def test_apply_ls_get_stop_start_from_the_command_line(settings: Any, short_tmp: Path) -> None:
+    port = free_port()
+    manifest = short_tmp / "main.yaml"
+    manifest.write_text(yaml.safe_dump({"name": "main", "port": port, "settings": {"work_mem": "6MB"}}))
+    done = cli(settings, "apply", "-f", str(manifest), "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["change_state"] == "created"
+    assert cli(settings, "apply", "-f", str(manifest)).stdout.strip() == "unchanged"
+
+    listed = json.loads(cli(settings, "ls", "--json").stdout)
+    assert [(i["name"], i["port"], i["status"], i["role"]) for i in listed] == [
+        ("main", port, "running", "primary")
+    ]
+    table = cli(settings, "ls").stdout.splitlines()
+    assert table[0].split()[:4] == ["NAME", "VERSION", "PORT", "STATUS"]
+
+    got = json.loads(cli(settings, "get", "main", "--json").stdout)
+    assert got["settings"]["work_mem"] == "6MB"
+    assert "surole_password" not in got
+    assert yaml.safe_load(cli(settings, "get", "main").stdout)["port"] == port
+
+    assert cli(settings, "stop", "main", "--mode", "fast").returncode == 0
+    assert json.loads(cli(settings, "ls", "--json").stdout)[0]["status"] == "not running"
+    assert cli(settings, "start", "main").returncode == 0
+    assert cli(settings, "restart", "main").returncode == 0
+    assert cli(settings, "reload", "main").returncode == 0
+
+
+def test_exit_codes_and_messages(settings: Any, short_tmp: Path) -> None:
+    missing = cli(settings, "start", "nothere")
+    assert missing.returncode == 3
+    assert missing.stderr.startswith("error: instance 'nothere' not found")
+    assert "hint:" in missing.stderr
+
+    bad = short_tmp / "bad.yaml"
+    bad.write_text("name: ../x\nport: 99\n")
+    invalid = cli(settings, "apply", "-f", str(bad))
+    assert invalid.returncode == 2
+    assert "invalid manifest" in invalid.stderr and "name" in invalid.stderr and "port" in invalid.stderr
+
+    unknown = cli(settings, "ls", "--version", "9")
+    assert unknown.returncode == 2
+    assert "PostgreSQL 9 is not installed" in unknown.stderr
+
+    usage = cli(settings, "frobnicate")
+    assert usage.returncode == 2
+
+
+def test_manifest_from_stdin(settings: Any) -> None:
+    text = yaml.safe_dump({"name": "piped", "port": free_port(), "state": "stopped"})
+    done = cli(settings, "apply", "-f", "-", stdin=text)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "created"
+
+
+def test_broken_settings_file_names_file_and_field(short_tmp: Path) -> None:
+    site = short_tmp / "settings.yaml"
+    site.write_text("postgresql:\n  auth:\n    local: trust\n")
+    env = {**os.environ, "PGLIFT_TUI_SETTINGS": str(site)}
+    done = subprocess.run([sys.executable, "-m", "pglift_tui", "ls"], env=env, capture_output=True, text=True)
+    assert done.returncode == 2
+    assert str(site) in done.stderr
+    assert "postgresql.auth.local" in done.stderr
+    assert "trust" in done.stderr

@@ -1,0 +1,140 @@
+"""Small pieces of the core: names, auth files, journal, locks, root refusal, import hygiene."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pglift_tui import hba, journal, locks
+from pglift_tui.exceptions import CommandError, Error, InstanceBusy
+from pglift_tui.instances._action import refuse_root
+from pglift_tui.settings import Settings
+
+CORE_MODULES = [
+    "pglift_tui",
+    "pglift_tui.instances",
+    "pglift_tui.settings",
+    "pglift_tui.models.interface",
+    "pglift_tui.models.system",
+    "pglift_tui.db",
+    "pglift_tui.exceptions",
+    "pglift_tui.status",
+    "pglift_tui.cli",
+    "pglift_tui.demo",
+    "pglift_tui.journal",
+]
+
+
+@pytest.mark.parametrize("module", CORE_MODULES)
+def test_the_core_never_imports_textual(module: str) -> None:
+    loaded = "sorted(m for m in sys.modules if m.split('.')[0] == 'textual')"
+    code = f"import sys, {module}; print(json.dumps({loaded}))"
+    out = subprocess.run(
+        [sys.executable, "-c", "import json; " + code], capture_output=True, text=True, check=True
+    ).stdout
+    assert json.loads(out) == []
+
+
+def test_settings_and_ls_path_do_not_import_psycopg() -> None:
+    code = "import sys, pglift_tui.instances, pglift_tui.cli; print('psycopg' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
+def test_root_is_refused_with_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    with pytest.raises(Error, match="must not run as root") as excinfo:
+        refuse_root()
+    assert "runuser -u postgres" in str(excinfo.value.hint)
+
+
+def test_auth_files_never_trust(tmp_path: Path) -> None:
+    settings = Settings(prefix=tmp_path)
+    text = hba.pg_hba(settings)
+    assert "trust" not in text
+    rows = [line.split() for line in text.splitlines() if not line.startswith("#")]
+    assert ["local", "all", "all", "peer", "map=pglift_tui"] in rows
+    assert ["host", "all", "all", "127.0.0.1/32", "scram-sha-256"] in rows
+    ident = [
+        line.split() for line in hba.pg_ident(settings, "alice").splitlines() if not line.startswith("#")
+    ]
+    assert ident == [["pglift_tui", "alice", "postgres"], ["pglift_tui", "/^(.*)$", "\\1"]]
+
+
+def test_command_error_keeps_argv_and_says_what_failed() -> None:
+    error = CommandError(["/usr/bin/initdb", "-D", "/x"], 1, "initdb: error: invalid locale\n")
+    assert str(error) == "initdb failed with exit code 1: initdb: error: invalid locale"
+    assert error.argv == ["/usr/bin/initdb", "-D", "/x"]
+
+
+def test_journal_appends_reads_newest_first_and_redacts(tmp_path: Path) -> None:
+    settings = Settings(prefix=tmp_path, state_dir=tmp_path / "state")
+    for i in range(5):
+        journal.append(
+            settings,
+            journal.Event(
+                time=i,
+                user="u",
+                pid=1,
+                instance="15/a",
+                datadir=f"/d{i % 2}",
+                action=f"a{i}",
+                result="ok",
+                duration=0.1,
+                error="conninfo password=hunter2 failed" if i == 4 else None,
+            ),
+        )
+    events = journal.read(settings)
+    assert [e.action for e in events] == ["a4", "a3", "a2", "a1", "a0"]
+    assert events[0].error == "conninfo password=******** failed"
+    assert [e.action for e in journal.read(settings, datadir=Path("/d1"))] == ["a3", "a1"]
+    assert len(journal.read(settings, limit=2)) == 2
+    assert (tmp_path / "state" / "journal.jsonl").stat().st_mode & 0o777 == 0o600
+    assert "hunter2" not in (tmp_path / "state" / "journal.jsonl").read_text()
+
+
+def test_journal_reads_across_chunk_boundaries(tmp_path: Path) -> None:
+    settings = Settings(prefix=tmp_path, state_dir=tmp_path)
+    for i in range(3000):
+        journal.append(
+            settings,
+            journal.Event(
+                time=i,
+                user="u",
+                pid=1,
+                instance="15/a",
+                datadir="/d",
+                action="x" * 20,
+                result="ok",
+                duration=0,
+            ),
+        )
+    events = journal.read(settings)
+    assert [e.time for e in events] == list(range(2999, -1, -1))
+
+
+async def test_lock_is_reentrant_and_exclusive(tmp_path: Path) -> None:
+    settings = Settings(prefix=tmp_path, run_prefix=tmp_path / "r", lock_timeout=0.2)
+    async with locks.instance_lock(settings, "15-a", "outer") as outer:
+        assert outer is True
+        async with locks.instance_lock(settings, "15-a", "inner") as inner:
+            assert inner is False
+        info = locks.holder(locks.lock_path(settings, "15-a"))
+        assert info is not None and info["action"] == "outer" and info["pid"] == os.getpid()
+    # The same process, another task without the context: it must wait, then fail.
+    import asyncio
+
+    async def other() -> None:
+        async with locks.instance_lock(settings, "15-a", "second"):
+            pass
+
+    async with locks.instance_lock(settings, "15-a", "first"):
+        task = asyncio.create_task(other(), context=__import__("contextvars").Context())
+        with pytest.raises(InstanceBusy, match=r"15/a: busy: first by pid \d+"):
+            await task
+    assert json.loads(locks.lock_path(settings, "15-a").read_text() or "null") is None
