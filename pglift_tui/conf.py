@@ -77,17 +77,20 @@ def _value(rest: str, path: Path, lineno: int) -> str:
     return value
 
 
-def _lineno(text: str, pos: int) -> int:
-    return text.count("\n", 0, pos) + 1
+def _assignments(text: str) -> Iterator[tuple[str, str, int]]:
+    """(lowercased name, rest of line, line number) of each active line."""
+    lineno, counted = 1, 0
+    for match in _LINE_RE.finditer(text):
+        lineno += text.count("\n", counted, match.start())
+        counted = match.start()
+        yield match.group(1).lower(), match.group(2), lineno
 
 
 def _entries(path: Path, depth: int) -> Iterator[Entry]:
     if depth > _MAX_DEPTH:
         raise ConfigurationError(f"{path}: includes nested more than {_MAX_DEPTH} deep")
     text = path.read_text(encoding="utf-8", errors="replace")
-    for match in _LINE_RE.finditer(text):
-        name, rest = match.group(1).lower(), match.group(2)
-        lineno = _lineno(text, match.start())
+    for name, rest, lineno in _assignments(text):
         value = _value(rest, path, lineno)
         if name in _INCLUDES:
             target = Path(value) if os.path.isabs(value) else path.parent / value
@@ -115,8 +118,8 @@ def read(datadir: Path) -> dict[str, Entry]:
 
 
 @functools.lru_cache(maxsize=1024)
-def _cached_port(datadir: Path, _stamp: tuple[tuple[int, int, int], ...]) -> int | None:
-    entry = read(datadir).get("port")
+def _cached_port(datadir: str, _stamp: tuple[tuple[int, int, int], ...]) -> int | None:
+    entry = read(Path(datadir)).get("port")
     if entry is None:
         return None
     try:
@@ -125,17 +128,21 @@ def _cached_port(datadir: Path, _stamp: tuple[tuple[int, int, int], ...]) -> int
         return None
 
 
-def configured_port(datadir: Path) -> int | None:
-    """The port the configuration sets, cached while the files are unchanged."""
+def configured_port(datadir: str | Path) -> int | None:
+    """The port the configuration sets, cached while postgresql.conf and .auto.conf are unchanged.
+
+    `ls` calls this for every stopped instance at every refresh: two stats instead
+    of parsing 30 kB of configuration each time.
+    """
     stamp = []
     for name in ("postgresql.conf", "postgresql.auto.conf"):
         try:
-            st = os.stat(datadir / name)
+            st = os.stat(os.path.join(datadir, name))
         except FileNotFoundError:
             continue
         stamp.append((st.st_ino, st.st_mtime_ns, st.st_size))
     try:
-        return _cached_port(datadir, tuple(stamp))
+        return _cached_port(str(datadir), tuple(stamp))
     except OSError:
         return None
 
@@ -186,11 +193,9 @@ def main_file_values(datadir: Path) -> dict[str, str]:
     path = datadir / "postgresql.conf"
     text = path.read_text(encoding="utf-8", errors="replace")
     values: dict[str, str] = {}
-    for match in _LINE_RE.finditer(text):
-        name = match.group(1).lower()
-        if name in _INCLUDES:
-            continue
-        values[name] = _value(match.group(2), path, _lineno(text, match.start()))
+    for name, rest, lineno in _assignments(text):
+        if name not in _INCLUDES:
+            values[name] = _value(rest, path, lineno)
     return values
 
 

@@ -54,7 +54,7 @@ def holder(
     `exclude` is the data directory of the instance asking, whose own claim is fine.
     """
     for version, name, datadir in find_datadirs(settings):
-        if exclude is not None and datadir == exclude:
+        if exclude is not None and datadir == str(exclude):
             continue
         if conf.configured_port(datadir) == port:
             return f"instance {version}/{name}, configured with port {port}"

@@ -92,10 +92,11 @@ def parse_pidfile(text: str) -> PidFile | None:
     )
 
 
-def read_pidfile(path: Path) -> PidFile | bool | None:
+def read_pidfile(path: str | Path) -> PidFile | bool | None:
     """The parsed file; None when absent; False when present but unreadable or torn."""
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        with open(path, encoding="utf-8", errors="replace") as f:
+            text = f.read()
     except FileNotFoundError:
         return None
     except OSError:
@@ -104,7 +105,7 @@ def read_pidfile(path: Path) -> PidFile | bool | None:
     return parsed if parsed is not None else False
 
 
-def is_postmaster_of(pid: int, start_time: int, datadir: Path) -> str | None:
+def is_postmaster_of(pid: int, start_time: int, datadir: str | Path) -> str | None:
     """None if `pid` is provably the postmaster of `datadir`; else why not."""
     try:
         proc = psutil.Process(pid)
@@ -128,9 +129,9 @@ def is_postmaster_of(pid: int, start_time: int, datadir: Path) -> str | None:
     return None
 
 
-def status(datadir: Path) -> PostmasterStatus:
+def status(datadir: str | Path) -> PostmasterStatus:
     """Running, not running, or crashed (a pid file naming no postmaster of ours)."""
-    path = datadir / PIDFILE
+    path = os.path.join(datadir, PIDFILE)
     pidfile = read_pidfile(path)
     if pidfile is False:
         # The server creates the file, then writes it: a reader can fall in between.
@@ -139,7 +140,7 @@ def status(datadir: Path) -> PostmasterStatus:
         return PostmasterStatus("not running")
     if pidfile is False:
         try:
-            fresh = time.time() - path.stat().st_mtime < START_TOLERANCE
+            fresh = time.time() - os.stat(path).st_mtime < START_TOLERANCE
         except OSError:
             return PostmasterStatus("not running")
         if fresh:

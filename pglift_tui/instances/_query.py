@@ -8,6 +8,7 @@ milliseconds (pglift spawns `pg_ctl status` for each).
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -30,19 +31,21 @@ def exists(name: str, version: str | None, settings: Settings) -> bool:
     return True
 
 
-def list_item(version: str, name: str, datadir: Path) -> interface.InstanceListItem:
+def list_item(version: str, name: str, datadir: str) -> interface.InstanceListItem:
     st = status(datadir)
     port = None
     if st.status == "running" and st.pidfile is not None:
         port = st.pidfile.port
     if port is None:
         port = conf.configured_port(datadir) or names.DEFAULT_PORT
-    role: interface.Role = "standby" if (datadir / "standby.signal").exists() else "primary"
-    return interface.InstanceListItem(
+    role: interface.Role = "standby" if os.path.exists(datadir + "/standby.signal") else "primary"
+    # Built without validation: every field comes from our own checks above, and
+    # `ls` makes one of these per instance at every refresh.
+    return interface.InstanceListItem.model_construct(
         name=name,
         version=version,
         port=port,
-        datadir=datadir,
+        datadir=Path(datadir),
         status=st.status,
         pid=st.pid,
         phase=st.phase,

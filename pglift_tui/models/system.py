@@ -55,8 +55,12 @@ def template_path_glob(settings: Settings, template: str) -> Path:
     return raw if raw.is_absolute() else settings.srvdir / raw
 
 
-def find_datadirs(settings: Settings) -> list[tuple[str, str, Path]]:
-    """(version, name, datadir) of every data directory the template can produce."""
+def find_datadirs(settings: Settings) -> list[tuple[str, str, str]]:
+    """(version, name, datadir) of every data directory the template can produce.
+
+    Paths stay strings here: `ls` runs this at every refresh of the dashboard, and
+    pathlib objects cost more than the system calls behind them.
+    """
     pattern = template_path_glob(settings, settings.postgresql.datadir)
     regex = template_regex(settings, settings.postgresql.datadir)
     found = []
@@ -64,8 +68,8 @@ def find_datadirs(settings: Settings) -> list[tuple[str, str, Path]]:
         match = regex.match(path)
         if match is None or not names.NAME_RE.fullmatch(match["name"]):
             continue
-        if match["version"].isdigit() and os.path.isfile(os.path.join(path, "PG_VERSION")):
-            found.append((match["version"], match["name"], Path(path)))
+        if match["version"].isdigit() and os.path.isfile(path + "/PG_VERSION"):
+            found.append((match["version"], match["name"], path))
     return found
 
 
