@@ -41,6 +41,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--settings", type=Path, help="site settings file (default: $PGLIFT_TUI_SETTINGS)")
     parser.add_argument("--demo", action="store_true", help="use (and create) the demo instances")
     parser.add_argument("--reset", action="store_true", help="with --demo: remove what the demo made")
+    parser.add_argument(
+        "--refresh", type=float, default=2.0, metavar="SECONDS", help="dashboard refresh interval (default 2)"
+    )
+    parser.add_argument(
+        "--read-only", action="store_true", help="dashboard without any action that changes state"
+    )
+    parser.add_argument("--theme", help="Textual theme, e.g. textual-light for a light terminal")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     ls = sub.add_parser("ls", help="list instances")
@@ -187,7 +194,25 @@ async def _demo(args: argparse.Namespace, settings: Settings) -> int:
     made = await demo.ensure(settings)
     if made:
         print(f"demo instances created: {', '.join(made)}", file=sys.stderr)
-    return await _ls(argparse.Namespace(pg_version=None, json=False), settings)
+    return 0
+
+
+def _dashboard(args: argparse.Namespace, settings: Settings) -> int:
+    """The dashboard on a terminal; the instance table when output is not one."""
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        return asyncio.run(_ls(argparse.Namespace(pg_version=None, json=False), settings))
+    from .instances._action import refuse_root
+    from .tui.app import DashboardApp
+    from .tui.source import LiveSource
+
+    refuse_root()
+    if args.refresh <= 0:
+        raise ConfigurationError(
+            f"invalid refresh interval {args.refresh:g}", hint="give a number of seconds above 0"
+        )
+    app = DashboardApp(LiveSource(settings), refresh=args.refresh, read_only=args.read_only, theme=args.theme)
+    app.run()
+    return 0
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]] = {
@@ -233,10 +258,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             keys = ", ".join(settings.ignored_keys)
             print(f"notice: {settings.source}: not used by pglift-tui: {keys}", file=sys.stderr)
         if args.command is None:
-            default = _demo if args.demo else _ls
-            return asyncio.run(
-                default(argparse.Namespace(pg_version=None, json=False, reset=args.reset), settings)
-            )
+            if args.demo:
+                asyncio.run(_demo(args, settings))
+                if args.reset:
+                    return 0
+            return _dashboard(args, settings)
         return asyncio.run(COMMANDS[args.command](args, settings))
     except KeyboardInterrupt:
         return 130

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import signal
 import time
 from collections.abc import Iterator
@@ -239,12 +240,10 @@ async def start(instance: PostgreSQLInstance, *, wait: bool = True, timeout: flo
         await cmd.run(argv, timeout=timeout + 10)
     except CommandError as exc:
         lines = _new_log_lines(instance, before)
-        fatal = next((line for line in reversed(lines) if "FATAL" in line or "PANIC" in line), None)
-        raise CommandError(
-            exc.argv,
-            exc.returncode,
-            exc.stderr,
-            exc.stdout,
-            log_lines=lines,
-            hint=(f"the server said: {fatal}" if fatal else f"see {instance.logdir}"),
-        ) from None
+        fatal = next((line for line in reversed(lines) if "FATAL:" in line or "PANIC:" in line), None)
+        error = CommandError(exc.argv, exc.returncode, exc.stderr, exc.stdout, log_lines=lines)
+        # pg_ctl only says "Examine the log output": the server's own words are the message.
+        reason = re.split(r"(?:FATAL|PANIC):\s+", fatal, maxsplit=1)[-1].strip() if fatal else exc.message
+        error.message = f"instance {instance} could not start: {reason}"
+        error.hint = f"the server log is in {instance.logdir}"
+        raise error from None

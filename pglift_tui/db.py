@@ -24,15 +24,15 @@ def conninfo(instance: PostgreSQLInstance, *, dbname: str = "postgres", **extra:
 
     st = instance.status()
     port = st.pidfile.port if st.pidfile and st.pidfile.port and st.status == "running" else instance.port
-    return make_conninfo(
-        host=str(instance.socket_directory()),
-        port=port,
-        user=instance.settings.postgresql.surole.name,
-        dbname=dbname,
-        application_name=APPLICATION_NAME,
-        connect_timeout=CONNECT_TIMEOUT,
-        **extra,
-    )
+    params: dict[str, Any] = {
+        "host": str(instance.socket_directory()),
+        "port": port,
+        "user": instance.settings.postgresql.surole.name,
+        "dbname": dbname,
+        "application_name": APPLICATION_NAME,
+        "connect_timeout": CONNECT_TIMEOUT,
+    }
+    return make_conninfo(**(params | extra))
 
 
 @asynccontextmanager

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +35,10 @@ def exists(name: str, version: str | None, settings: Settings) -> bool:
 def list_item(version: str, name: str, datadir: str) -> interface.InstanceListItem:
     st = status(datadir)
     port = None
+    started_at = None
     if st.status == "running" and st.pidfile is not None:
         port = st.pidfile.port
+        started_at = datetime.fromtimestamp(st.pidfile.start_time, tz=UTC)
     if port is None:
         port = conf.configured_port(datadir) or names.DEFAULT_PORT
     role: interface.Role = "standby" if os.path.exists(datadir + "/standby.signal") else "primary"
@@ -50,6 +53,7 @@ def list_item(version: str, name: str, datadir: str) -> interface.InstanceListIt
         pid=st.pid,
         phase=st.phase,
         role=role,
+        started_at=started_at,
     )
 
 

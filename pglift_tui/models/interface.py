@@ -6,6 +6,7 @@ screens cannot leak them by accident.
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -111,6 +112,8 @@ class InstanceListItem(BaseModel):
     pid: int | None = None
     phase: Phase | None = None
     role: Role = "primary"
+    #: When the running server started, as its pid file says.
+    started_at: datetime | None = None
 
 
 class PGSetting(BaseModel):

@@ -62,7 +62,8 @@ async def test_failed_start_carries_the_server_log(settings: Any) -> None:
     with pytest.raises(CommandError) as excinfo:
         await instances.apply(settings, manifest)
     assert any("FATAL" in line and "no_such_lib" in line for line in excinfo.value.log_lines)
-    assert excinfo.value.hint and "no_such_lib" in excinfo.value.hint
+    assert excinfo.value.message.startswith("instance 15/doomed could not start: could not access file")
+    assert excinfo.value.hint and str(settings.logdir) in excinfo.value.hint
 
 
 async def test_failed_creation_keeps_a_directory_that_was_there(settings: Any) -> None:

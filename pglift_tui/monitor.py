@@ -1,0 +1,182 @@
+"""What the dashboard shows of each instance, gathered once per refresh.
+
+`ls` gives status from files; for running servers a probe adds connections, the
+transaction rate, replication lag and pending restarts in one query per server,
+on a connection opened once and reused (application_name set, short statement
+timeout), closed when the server stops. Probes run concurrently with a deadline,
+so an unreachable server shows why instead of holding up the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from . import db, instances, locks
+from .models.interface import InstanceListItem
+from .models.system import PostgreSQLInstance
+from .settings import Settings
+
+if TYPE_CHECKING:
+    from psycopg import AsyncConnection
+
+PROBE_TIMEOUT = 2.0
+#: Samples averaged into one point of the transaction-rate history.
+BUCKET = 5
+#: Points of history kept per instance.
+HISTORY = 24
+PROBE = """
+SELECT (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend') AS connections,
+       current_setting('max_connections')::int AS max_connections,
+       (SELECT sum(xact_commit + xact_rollback) FROM pg_stat_database)::bigint AS xacts,
+       pg_is_in_recovery() AS in_recovery,
+       CASE WHEN pg_is_in_recovery()
+            THEN pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::bigint
+       END AS lag_bytes,
+       CASE WHEN pg_is_in_recovery()
+            THEN extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 END AS lag_seconds,
+       (SELECT bool_or(pending_restart) FROM pg_settings) AS pending_restart
+"""
+
+
+@dataclass(frozen=True)
+class InstanceView:
+    """One instance as the dashboard shows it; equal views draw the same row."""
+
+    item: InstanceListItem
+    connections: int | None = None
+    max_connections: int | None = None
+    #: Transactions per second, one point per BUCKET refreshes, oldest first.
+    tps: tuple[float, ...] = ()
+    lag_bytes: int | None = None
+    lag_seconds: float | None = None
+    pending_restart: bool | None = None
+    #: Why the server could not be probed.
+    error: str | None = None
+    #: "stop by pid 42 (alice)" when another process holds the instance's lock.
+    busy: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.item.version}/{self.item.name}"
+
+
+@dataclass
+class _Probe:
+    connection: Any = None
+    pid: int | None = None
+    last: tuple[float, int] | None = None
+    samples: list[float] = field(default_factory=list)
+    points: deque[float] = field(default_factory=lambda: deque(maxlen=HISTORY))
+
+
+class Monitor:
+    """Snapshots of every instance, with per-server probes kept between refreshes."""
+
+    def __init__(self, settings: Settings, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.settings = settings
+        self.clock = clock
+        self._probes: dict[str, _Probe] = {}
+
+    async def snapshot(self) -> list[InstanceView]:
+        items = [item async for item in instances.ls(self.settings)]
+        live = {str(i.datadir): i for i in items if i.status == "running" and i.phase in ("ready", "standby")}
+        for datadir in set(self._probes) - set(live):
+            await self._forget(datadir)
+        results = await asyncio.gather(*(self._probe(d, item) for d, item in live.items()))
+        probed = dict(zip(live, results, strict=True))
+        views = []
+        for item in items:
+            view = probed.get(str(item.datadir)) or InstanceView(item)
+            holder = self._lock_holder(item)
+            views.append(view if holder is None else replace(view, busy=holder))
+        return views
+
+    def _lock_holder(self, item: InstanceListItem) -> str | None:
+        info = locks.holder(locks.lock_path(self.settings, f"{item.version}-{item.name}"))
+        if not info or info.get("pid") is None:
+            return None
+        return f"{info.get('action', '?')} by pid {info.get('pid')} ({info.get('user', '?')})"
+
+    async def _probe(self, datadir: str, item: InstanceListItem) -> InstanceView:
+        probe = self._probes.get(datadir)
+        if probe is not None and probe.pid != item.pid:
+            await self._forget(datadir)
+            probe = None
+        if probe is None:
+            probe = self._probes[datadir] = _Probe(pid=item.pid)
+        try:
+            row = await asyncio.wait_for(self._query(probe, item), PROBE_TIMEOUT)
+        except Exception as exc:  # any failure is shown on the row, never raised
+            await self._close(probe)
+            return InstanceView(item, error=_reason(exc))
+        self._sample(probe, row["xacts"])
+        return InstanceView(
+            item,
+            connections=row["connections"],
+            max_connections=row["max_connections"],
+            tps=tuple(probe.points),
+            lag_bytes=row["lag_bytes"],
+            lag_seconds=None if row["lag_seconds"] is None else round(row["lag_seconds"], 1),
+            pending_restart=bool(row["pending_restart"]),
+        )
+
+    async def _query(self, probe: _Probe, item: InstanceListItem) -> dict[str, Any]:
+        if probe.connection is None:
+            probe.connection = await _connect(PostgreSQLInstance(item.name, item.version, self.settings))
+        connection: AsyncConnection[dict[str, Any]] = probe.connection
+        cur = await connection.execute(PROBE)
+        row = await cur.fetchone()
+        assert row is not None
+        return row
+
+    def _sample(self, probe: _Probe, xacts: int | None) -> None:
+        now = self.clock()
+        if xacts is None:
+            return
+        if probe.last is not None:
+            before, count = probe.last
+            # Each probe is a transaction of its own: not counted as the server's work.
+            rate = max(0.0, (xacts - count - 1) / max(now - before, 1e-3))
+            probe.samples.append(rate)
+            if len(probe.samples) == BUCKET:
+                probe.points.append(round(sum(probe.samples) / BUCKET, 1))
+                probe.samples.clear()
+        probe.last = (now, xacts)
+
+    async def _close(self, probe: _Probe) -> None:
+        if probe.connection is not None:
+            with contextlib.suppress(Exception):
+                await probe.connection.close()
+            probe.connection = None
+
+    async def _forget(self, datadir: str) -> None:
+        probe = self._probes.pop(datadir, None)
+        if probe is not None:
+            await self._close(probe)
+
+    async def close(self) -> None:
+        for datadir in list(self._probes):
+            await self._forget(datadir)
+
+
+async def _connect(instance: PostgreSQLInstance) -> Any:
+    import psycopg
+    from psycopg.rows import dict_row
+
+    timeout = f"-c statement_timeout={int(PROBE_TIMEOUT * 1000)}"
+    conninfo = db.conninfo(instance, options=timeout, connect_timeout=int(PROBE_TIMEOUT))
+    return await psycopg.AsyncConnection.connect(conninfo, autocommit=True, row_factory=dict_row)
+
+
+def _reason(exc: BaseException) -> str:
+    """The first line of what went wrong, for a table cell."""
+    if isinstance(exc, TimeoutError):
+        return f"no answer within {PROBE_TIMEOUT:g} s"
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

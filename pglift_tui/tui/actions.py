@@ -1,0 +1,82 @@
+"""The one table of dashboard actions: keys, labels, what asks first, what changes state.
+
+Bindings, the help screen and the command palette are all made from it, and
+`--read-only` removes every action that changes state here, in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from textual.binding import Binding
+
+Confirm = Literal["no", "yes", "stop", "name"]
+
+
+@dataclass(frozen=True)
+class Action:
+    key: str
+    name: str
+    label: str
+    description: str
+    #: Changes an instance: removed under --read-only, refused on a busy instance.
+    mutates: bool = False
+    #: What the operator confirms first: nothing, yes/no, a stop mode, the name typed.
+    confirm: Confirm = "no"
+    #: Applies to every marked row at once.
+    bulk: bool = False
+    #: Shown in the footer (the rest are in the help screen and the palette).
+    footer: bool = True
+    #: False until the feature lands: shown dimmed.
+    available: bool = True
+    #: What the row says while it runs.
+    progress: str = ""
+
+
+ACTIONS = (
+    Action("s", "start", "Start", "Start the instance (or the marked ones)",
+           mutates=True, bulk=True, progress="starting"),
+    Action("t", "stop", "Stop", "Stop: smart, fast or immediate, chosen when confirming",
+           mutates=True, confirm="stop", bulk=True, progress="stopping"),
+    Action("r", "restart", "Restart", "Restart after checking the configuration",
+           mutates=True, confirm="yes", bulk=True, progress="restarting"),
+    Action("R", "reload", "Reload", "Reload the configuration; rejected lines are reported",
+           mutates=True, bulk=True, progress="reloading"),
+    Action("p", "promote", "Promote", "Promote a standby (coming with replication)",
+           mutates=True, confirm="yes", footer=False, available=False, progress="promoting"),
+    Action("u", "upgrade", "Upgrade", "Upgrade to a newer major version (coming)",
+           mutates=True, confirm="yes", footer=False, available=False, progress="upgrading"),
+    Action("c", "create", "New", "Create an instance from a form", mutates=True, progress="creating"),
+    Action("d", "drop", "Drop", "Drop the instance: type its name to confirm",
+           mutates=True, confirm="name", progress="dropping"),
+    Action("space", "mark", "Mark", "Mark or unmark the row for a bulk action", footer=False),
+    Action("slash", "filter", "Filter", "Filter by name, status or role"),
+    Action("e", "events", "Events", "What was done, by this dashboard and by others"),
+    Action("f", "pause", "Pause", "Pause or resume the live refresh", footer=False),
+    Action("ctrl+l", "refresh", "Refresh", "Refresh now", footer=False),
+    Action("question_mark", "help", "Help", "All keys"),
+    Action("q", "quit", "Quit", "Quit"),
+)  # fmt: skip
+BY_NAME = {action.name: action for action in ACTIONS}
+SORT_KEYS = "123456789"
+
+
+def bindings() -> list[Binding | tuple[str, str] | tuple[str, str, str]]:
+    """Dashboard bindings, from the table."""
+    made: list[Binding | tuple[str, str] | tuple[str, str, str]] = [
+        Binding(a.key, a.name, a.label, show=a.footer, key_display="?" if a.key == "question_mark" else None)
+        for a in ACTIONS
+    ]
+    made += [Binding(digit, f"sort({i})", "Sort", show=False) for i, digit in enumerate(SORT_KEYS)]
+    return made
+
+
+def allowed(name: str, *, read_only: bool) -> bool | None:
+    """True: run it; None: show it dimmed; False: hide it (read-only mode)."""
+    action = BY_NAME.get(name)
+    if action is None:
+        return True
+    if action.mutates and read_only:
+        return False
+    return True if action.available else None

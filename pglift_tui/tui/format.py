@@ -1,0 +1,179 @@
+"""Pure functions from core models to table cells: same input, same text.
+
+Values that move continuously are bucketed (uptime in minutes, lag rounded, the
+transaction rate in points of several refreshes) so that an idle refresh redraws
+nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from ..monitor import InstanceView
+
+SPARKS = "▁▂▃▄▅▆▇█"
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    width: int
+    #: Columns with the lowest priority give way first on narrow terminals.
+    priority: int
+    align: str = "left"
+
+
+COLUMNS = (
+    Column("mark", "", 1, 100),
+    Column("name", "NAME", 12, 99),
+    Column("version", "VER", 3, 60),
+    Column("port", "PORT", 5, 70),
+    Column("status", "STATUS", 11, 98),
+    Column("role", "ROLE", 7, 65),
+    Column("pid", "PID", 7, 20),
+    Column("uptime", "UPTIME", 6, 50),
+    Column("conn", "CONN", 8, 55),
+    Column("lag", "LAG", 7, 30),
+    Column("restart", "RST", 3, 45),
+    Column("tps", "TPS", 12, 40),
+)
+#: Sort keys, in the order of the digit keys that choose them.
+SORTABLE = ("name", "version", "port", "status", "role", "pid", "uptime", "conn", "tps")
+
+
+@dataclass(frozen=True)
+class Cell:
+    text: str
+    style: str = ""
+
+
+def uptime(started_at: datetime | None, now: float) -> str:
+    if started_at is None:
+        return ""
+    minutes = max(0, int(now - started_at.timestamp()) // 60)
+    if minutes < 60:
+        return f"{minutes}m"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h{minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d{hours:02d}h"
+
+
+def size(n: float) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if abs(n) < 1024 or unit == "GB":
+            return f"{n:.0f}{unit}" if unit == "B" or n >= 10 else f"{n:.1f}{unit}"
+        n /= 1024
+    return f"{n:.0f}TB"
+
+
+def lag(view: InstanceView) -> str:
+    if view.lag_bytes is None and view.lag_seconds is None:
+        return ""
+    if view.lag_seconds is not None and view.lag_seconds >= 1:
+        seconds = view.lag_seconds
+        return f"{seconds:.0f}s" if seconds < 120 else f"{seconds / 60:.0f}min"
+    return size(view.lag_bytes or 0)
+
+
+def sparkline(points: tuple[float, ...], width: int) -> str:
+    """The last `width` points, scaled to their own maximum."""
+    shown = points[-width:]
+    if not shown:
+        return ""
+    top = max(shown)
+    if top <= 0:
+        return SPARKS[0] * len(shown)
+    return "".join(SPARKS[min(len(SPARKS) - 1, int(p / top * (len(SPARKS) - 1) + 0.5))] for p in shown)
+
+
+def status(view: InstanceView, action: str | None) -> Cell:
+    """The status word, with what is going on when something is."""
+    item = view.item
+    if action is not None:
+        return Cell(f"{action}…", "busy")
+    if view.busy is not None:
+        return Cell("busy", "busy")
+    if item.status == "running":
+        if item.phase in ("starting", "stopping"):
+            return Cell(item.phase, "transition")
+        if view.error is not None:
+            return Cell("unreachable", "warning")
+        return Cell("running", "running")
+    if item.status == "crashed":
+        return Cell("crashed", "crashed")
+    return Cell("stopped", "stopped")
+
+
+def note(view: InstanceView, action: str | None) -> str:
+    """One line on the selected row: why it is as it is."""
+    item = view.item
+    parts = [f"{item.version}/{item.name}", f"port {item.port}", str(item.datadir)]
+    if action is not None:
+        parts.append(f"{action} in progress")
+    if view.busy is not None:
+        parts.append(f"busy: {view.busy}")
+    if view.error is not None:
+        parts.append(f"unreachable: {view.error}")
+    if item.status == "crashed":
+        parts.append("crashed: a stale postmaster.pid is left; start recovers")
+    if view.pending_restart:
+        parts.append("a restart is pending")
+    return " · ".join(parts)
+
+
+def row(
+    view: InstanceView, now: float, action: str | None, marked: bool, tps_width: int = 12
+) -> tuple[Cell, ...]:
+    """The cells of one instance, in COLUMNS order."""
+    item = view.item
+    running = item.status == "running"
+    conn = ""
+    if view.connections is not None and view.max_connections is not None:
+        conn = f"{view.connections}/{view.max_connections}"
+        ratio = view.connections / max(view.max_connections, 1)
+    cells = {
+        "mark": Cell("●" if marked else " ", "marked"),
+        "name": Cell(item.name),
+        "version": Cell(item.version, "dim"),
+        "port": Cell(str(item.port)),
+        "status": status(view, action),
+        "role": Cell(item.role, "standby" if item.role == "standby" else ""),
+        "pid": Cell(str(item.pid) if item.pid else "", "dim"),
+        "uptime": Cell(uptime(item.started_at, now) if running else ""),
+        "conn": Cell(conn, "warning" if conn and ratio >= 0.8 else ""),
+        "lag": Cell(lag(view), "warning" if view.lag_seconds and view.lag_seconds >= 60 else ""),
+        "restart": Cell("yes" if view.pending_restart else "", "warning"),
+        "tps": Cell(sparkline(view.tps, tps_width) if running else "", "spark"),
+    }
+    return tuple(cells[c.key] for c in COLUMNS)
+
+
+def sort_value(view: InstanceView, key: str) -> tuple[int, float | str]:
+    """A sort key per column; empty values last."""
+    item = view.item
+    value: float | str | None
+    if key == "name":
+        value = item.name
+    elif key == "version":
+        value = int(item.version)
+    elif key == "port":
+        value = item.port
+    elif key == "status":
+        value = {"running": 0, "crashed": 1, "not running": 2}[item.status]
+    elif key == "role":
+        value = item.role
+    elif key == "pid":
+        value = item.pid
+    elif key == "uptime":
+        value = -item.started_at.timestamp() if item.started_at else None
+    elif key == "conn":
+        value = view.connections
+    elif key == "tps":
+        value = view.tps[-1] if view.tps else None
+    else:
+        value = item.name
+    return (1, "") if value is None else (0, value)

@@ -1,0 +1,50 @@
+"""What workers tell the app: a refresh arrived, an action started, ended, failed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from textual.message import Message
+
+from ..monitor import InstanceView
+
+
+@dataclass
+class FleetRefreshed(Message):
+    """A new snapshot of every instance; a newer one replaces an unhandled older one."""
+
+    views: list[InstanceView]
+    #: Wall-clock time of the snapshot, from the app's clock.
+    taken_at: float
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, FleetRefreshed)
+
+
+@dataclass
+class RefreshFailed(Message):
+    """Listing instances failed (settings broken, prefix unreadable)."""
+
+    error: str
+
+
+@dataclass
+class ActionStarted(Message):
+    key: str
+    action: str
+
+
+@dataclass
+class ActionSucceeded(Message):
+    key: str
+    action: str
+    message: str
+
+
+@dataclass
+class ActionFailed(Message):
+    key: str
+    action: str
+    message: str
+    hint: str | None = None
+    log_lines: list[str] = field(default_factory=list)

@@ -1,0 +1,51 @@
+"""Every key, from the action table: the footer only has room for some."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from .. import actions
+from .. import format as fmt
+
+NAVIGATION = (
+    ("↑ ↓ j k", "move"),
+    ("PgUp PgDn Home End", "jump"),
+    ("ctrl+p", "command palette"),
+)
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,q,question_mark", "close", "Close")]
+
+    def __init__(self, *, read_only: bool) -> None:
+        super().__init__()
+        self.read_only = read_only
+
+    def compose(self) -> ComposeResult:
+        table = Table(box=None, show_header=False, padding=(0, 2, 0, 0))
+        table.add_column(style="bold", no_wrap=True, width=18)
+        table.add_column(ratio=1)
+        for action in actions.ACTIONS:
+            verdict = actions.allowed(action.name, read_only=self.read_only)
+            if verdict is False:
+                continue
+            key = {"question_mark": "?", "slash": "/", "space": "space"}.get(action.key, action.key)
+            text = action.description + ("" if verdict else " (not available yet)")
+            table.add_row(key, text)
+        sorts = " ".join(f"{d}:{k}" for d, k in zip(actions.SORT_KEYS, fmt.SORTABLE, strict=True))
+        table.add_row("1-9", f"sort by a column, again to reverse ({sorts})")
+        for key, text in NAVIGATION:
+            table.add_row(key, text)
+        with VerticalScroll(classes="dialog help"):
+            yield Static("Keys", classes="dialog-title")
+            yield Static(table)
+            if self.read_only:
+                yield Static("Read-only mode: actions that change instances are off.", classes="dialog-body")
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,99 @@
+"""Where the dashboard's data comes from, and where its actions go.
+
+`LiveSource` is the core on this host. Snapshot tests hand the app a `FixedSource`
+of the core's own models instead, so that their pictures never move.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from .. import binaries, instances, journal
+from ..models import interface, system
+from ..monitor import InstanceView, Monitor
+from ..settings import Settings
+
+
+class Source(Protocol):
+    async def snapshot(self) -> list[InstanceView]: ...
+
+    def events(self, limit: int) -> list[journal.Event]: ...
+
+    def versions(self) -> list[str]: ...
+
+    async def run(self, action: str, key: str, **options: Any) -> str: ...
+
+    async def close(self) -> None: ...
+
+
+class LiveSource:
+    """The instances of this host, through the core's public API."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.monitor = Monitor(settings)
+
+    async def snapshot(self) -> list[InstanceView]:
+        return await self.monitor.snapshot()
+
+    def events(self, limit: int) -> list[journal.Event]:
+        return journal.read(self.settings, limit=limit)
+
+    def versions(self) -> list[str]:
+        return [v.version for v in binaries.available(self.settings)]
+
+    def _instance(self, key: str) -> system.Instance:
+        version, name = key.split("/", 1)
+        return system.Instance.system_lookup(name, version, self.settings)
+
+    async def run(self, action: str, key: str, **options: Any) -> str:
+        """Do `action` on the instance `key` ("15/main"); what happened, in words."""
+        if action == "create":
+            manifest: interface.Instance = options["manifest"]
+            await instances.apply(self.settings, manifest)
+            return "created" + (" and started" if manifest.state == "started" else "")
+        instance = self._instance(key)
+        if action == "start":
+            await instances.start(instance)
+            return "started"
+        if action == "stop":
+            mode = options.get("mode", "fast")
+            await instances.stop(instance, mode=mode)
+            return f"stopped ({mode})"
+        if action == "restart":
+            await instances.restart(instance)
+            return "restarted"
+        if action == "reload":
+            await instances.reload(instance)
+            return "configuration reloaded"
+        if action == "drop":
+            await instances.drop(instance)
+            return "dropped"
+        raise ValueError(f"unknown action {action!r}")
+
+    async def close(self) -> None:
+        await self.monitor.close()
+
+
+class FixedSource:
+    """Fixed views and events, for pictures that must not move."""
+
+    def __init__(self, views: Sequence[InstanceView], events: Sequence[journal.Event] = ()) -> None:
+        self.views = list(views)
+        self.journal = list(events)
+
+    async def snapshot(self) -> list[InstanceView]:
+        return list(self.views)
+
+    def events(self, limit: int) -> list[journal.Event]:
+        return self.journal[:limit]
+
+    def versions(self) -> list[str]:
+        return sorted({view.item.version for view in self.views}, reverse=True) or ["15"]
+
+    async def run(self, action: str, key: str, **options: Any) -> str:
+        raise RuntimeError("a fixed source cannot act")
+
+    async def close(self) -> None:
+        return None
