@@ -30,6 +30,8 @@ PROBE_TIMEOUT = 2.0
 BUCKET = 5
 #: Points of history kept per instance.
 HISTORY = 24
+#: Transactions per second below which a point reads as idle (counter noise).
+MIN_RATE = 0.5
 PROBE = """
 SELECT (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend') AS connections,
        current_setting('max_connections')::int AS max_connections,
@@ -70,8 +72,10 @@ class InstanceView:
 class _Probe:
     connection: Any = None
     pid: int | None = None
-    last: tuple[float, int] | None = None
-    samples: list[float] = field(default_factory=list)
+    #: (time, transaction counter) when the current point of history began.
+    bucket_start: tuple[float, int] | None = None
+    #: Probes since then, each one a transaction of ours in the counter.
+    probes: int = 0
     points: deque[float] = field(default_factory=lambda: deque(maxlen=HISTORY))
 
 
@@ -136,18 +140,26 @@ class Monitor:
         return row
 
     def _sample(self, probe: _Probe, xacts: int | None) -> None:
+        """Close a point of history every BUCKET probes, from the counters at its ends.
+
+        The server's counters include our own probes (one transaction each) and are
+        flushed about once a second, so a point is (transactions - probes) over its
+        duration, and less than half a transaction a second reads as none: an idle
+        server draws a flat, unchanging line.
+        """
         now = self.clock()
         if xacts is None:
             return
-        if probe.last is not None:
-            before, count = probe.last
-            # Each probe is a transaction of its own: not counted as the server's work.
-            rate = max(0.0, (xacts - count - 1) / max(now - before, 1e-3))
-            probe.samples.append(rate)
-            if len(probe.samples) == BUCKET:
-                probe.points.append(round(sum(probe.samples) / BUCKET, 1))
-                probe.samples.clear()
-        probe.last = (now, xacts)
+        if probe.bucket_start is None:
+            probe.bucket_start = (now, xacts)
+            return
+        probe.probes += 1
+        if probe.probes < BUCKET:
+            return
+        started, count = probe.bucket_start
+        rate = (xacts - count - probe.probes) / max(now - started, 1e-3)
+        probe.points.append(round(rate, 1) if rate >= MIN_RATE else 0.0)
+        probe.bucket_start, probe.probes = (now, xacts), 0
 
     async def _close(self, probe: _Probe) -> None:
         if probe.connection is not None:

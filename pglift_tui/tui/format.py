@@ -80,13 +80,11 @@ def lag(view: InstanceView) -> str:
 
 
 def sparkline(points: tuple[float, ...], width: int) -> str:
-    """The last `width` points, scaled to their own maximum."""
+    """The last `width` points, scaled to their own maximum; blank when all are idle."""
     shown = points[-width:]
-    if not shown:
-        return ""
-    top = max(shown)
+    top = max(shown, default=0.0)
     if top <= 0:
-        return SPARKS[0] * len(shown)
+        return ""  # idle: nothing to draw, and nothing to redraw as history grows
     return "".join(SPARKS[min(len(SPARKS) - 1, int(p / top * (len(SPARKS) - 1) + 0.5))] for p in shown)
 
 

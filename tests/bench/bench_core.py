@@ -30,10 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from pglift_tui import conf, instances
 from pglift_tui.models import interface, system
-from pglift_tui.settings import Settings
+from tests.bench.fleet import PG15, Fleet
 from tests.peer import ensure_pglift
 
-PG15 = Path("/usr/lib/postgresql/15/bin")
 BASE_PORT = 31000
 
 
@@ -52,27 +51,10 @@ def verdict(ratio: float, target: float, higher_is_better: bool) -> str:
     return "meets" if ok else "MISSES"
 
 
-class Bench:
+class Bench(Fleet):
     def __init__(self, root: Path, rounds: int) -> None:
-        self.root = root
+        super().__init__(root, BASE_PORT)
         self.rounds = rounds
-        self.settings = Settings(
-            prefix=root / "p",
-            run_prefix=root / "r",
-            state_dir=root / "s",
-            postgresql={"versions": [{"version": "15", "bindir": str(PG15)}]},
-        )
-        self.site = root / "pglift-tui.yaml"
-        self.site.write_text(
-            yaml.safe_dump(
-                {
-                    "prefix": str(root / "p"),
-                    "run_prefix": str(root / "r"),
-                    "state_dir": str(root / "s"),
-                    "postgresql": {"versions": [{"version": "15", "bindir": str(PG15)}]},
-                }
-            )
-        )
         self.peer = ensure_pglift()
         self.peer_config = root / "pglift"
         self.peer_config.mkdir()
@@ -92,48 +74,6 @@ class Bench:
             check=True,
             capture_output=True,
         )
-        self.names: list[str] = []
-        self.next_port = BASE_PORT
-
-    def port(self) -> int:
-        self.next_port += 1
-        return self.next_port
-
-    # -- fleet -------------------------------------------------------------------------
-    def grow(self, n: int, running: int) -> None:
-        """Copies of one real instance, each with its own port; `running` of them started."""
-        if not self.names:
-            manifest = interface.Instance(name="i000", port=self.port(), state="stopped")
-            asyncio.run(instances.apply(self.settings, manifest))
-            self.names.append("i000")
-        template = system.Instance.system_lookup("i000", "15", self.settings)
-        while len(self.names) < n:
-            name = f"i{len(self.names):03d}"
-            target = system.BaseInstance(name, "15", self.settings)
-            target.datadir.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copytree(template.waldir, target.waldir, symlinks=True)
-            shutil.copytree(
-                template.datadir,
-                target.datadir,
-                symlinks=True,
-                ignore=shutil.ignore_patterns("postmaster.pid"),
-            )
-            (target.datadir / "pg_wal").unlink()
-            (target.datadir / "pg_wal").symlink_to(target.waldir)
-            path = target.datadir / "postgresql.conf"
-            text = conf.edit(path.read_text(), {"port": self.port(), "cluster_name": name})
-            text = text.replace("15-i000-", f"15-{name}-")
-            path.write_text(text)
-            self.names.append(name)
-        started = sum(
-            1
-            for name in self.names
-            if (system.BaseInstance(name, "15", self.settings).datadir / "postmaster.pid").exists()
-        )
-        for name in self.names[started:running]:
-            instance = system.Instance.system_lookup(name, "15", self.settings)
-            asyncio.run(instances.start(instance))  # a no-op for those already running
-        os.sync()  # copying gigabytes leaves writeback that would disturb what follows
 
     # -- ls --------------------------------------------------------------------------------
     def ours_ls(self) -> tuple[float, float]:
@@ -306,16 +246,6 @@ class Bench:
             )
         asyncio.run(instances.drop(instance))
         return {k: (median_ms(o), median_ms(r)) for k, (o, r) in samples.items()}
-
-    def stop_all(self) -> None:
-        async def go() -> None:
-            async for item in instances.ls(self.settings):
-                if item.status == "running":
-                    await instances.stop(
-                        system.Instance.system_lookup(item.name, item.version, self.settings)
-                    )
-
-        asyncio.run(go())
 
 
 def main() -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from typing import Any
@@ -288,3 +289,32 @@ async def test_quit(key: str, settings: Any) -> None:
         await loaded(pilot)
         await pilot.press(key)
         await until(pilot, lambda: not app.is_running, what="exit")
+
+
+async def test_a_second_action_on_a_busy_instance_is_refused(fixed_app: Any) -> None:
+    from pglift_tui.tui import actions
+
+    app = fixed_app()
+    release = asyncio.Event()
+    calls: list[str] = []
+
+    async def slow() -> str:
+        calls.append("run")
+        await release.wait()
+        return "done"
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        screen = dashboard(app)
+        spec = actions.BY_NAME["restart"]
+        assert screen.dispatcher.submit("15/main", spec, slow) is True
+        assert screen.dispatcher.submit("15/main", spec, slow) is False
+        await until(pilot, lambda: calls == ["run"], what="the first action")
+        assert screen.check_action("restart", ()) is True  # the cursor is on another row
+        await goto(pilot, "15/main")
+        assert screen.check_action("restart", ()) is None  # dimmed while busy
+        assert screen.table.cells["15/main"][4].text == "restarting…"
+        release.set()
+        await until(pilot, lambda: not screen.dispatcher.running, what="the action to end")
+        assert screen.dispatcher.submit("15/main", spec, slow) is True
+    assert calls == ["run", "run"]
