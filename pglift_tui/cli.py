@@ -211,6 +211,10 @@ def _dashboard(args: argparse.Namespace, settings: Settings) -> int:
             f"invalid refresh interval {args.refresh:g}", hint="give a number of seconds above 0"
         )
     app = DashboardApp(LiveSource(settings), refresh=args.refresh, read_only=args.read_only, theme=args.theme)
+    if args.demo:
+        from . import demo
+
+        demo.start_workload(settings)
     app.run()
     return 0
 

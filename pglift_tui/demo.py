@@ -7,12 +7,17 @@ crashed one is a real crash: its postmaster is killed, leaving a stale pid file.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import math
 import shutil
+import threading
+import time
 from dataclasses import dataclass
 
 import platformdirs
 
-from . import ctl, instances, ports
+from . import binaries, ctl, db, instances, ports
 from .models import interface, system
 from .settings import APP, Settings, default_run_prefix
 
@@ -75,6 +80,51 @@ async def ensure(settings: Settings) -> list[str]:
             await _crash(system.Instance.system_lookup(demo.name, None, settings))
         made.append(demo.name)
     return made
+
+
+#: Transactions per second the demo's workload aims at, per instance: (low, high).
+WORKLOAD = {"main": (5.0, 40.0), "reporting": (1.0, 8.0)}
+#: Seconds for the workload to go from low to high and back.
+WORKLOAD_PERIOD = 90.0
+
+
+async def workload(settings: Settings) -> None:
+    """Small transactions on the demo's running instances, at a rate that rises and falls.
+
+    Runs until cancelled, so the dashboard's transaction-rate lines have something
+    to draw. An instance that is stopped meanwhile is simply skipped.
+    """
+    import psycopg
+
+    async def drive(name: str, low: float, high: float) -> None:
+        instance = system.PostgreSQLInstance(name, binaries.default_version(settings), settings)
+        started = time.monotonic()
+        while True:
+            phase = (time.monotonic() - started) / WORKLOAD_PERIOD * 2 * math.pi
+            rate = low + (high - low) * (1 - math.cos(phase)) / 2
+            try:
+                # One short session a second: PostgreSQL 15 flushes a busy session's
+                # counters to pg_stat_database late, but always when it ends.
+                async with db.connect(instance) as cnx:
+                    for _ in range(round(rate)):
+                        await cnx.execute("SELECT 1")
+                        await asyncio.sleep(1 / rate)
+            except (psycopg.Error, OSError):
+                await asyncio.sleep(5)  # stopped or restarting: try again later
+
+    await asyncio.gather(*(drive(name, low, high) for name, (low, high) in WORKLOAD.items()))
+
+
+def start_workload(settings: Settings) -> threading.Thread:
+    """Run `workload` in a daemon thread of its own, for as long as the process lives."""
+
+    def run() -> None:
+        with contextlib.suppress(Exception):
+            asyncio.run(workload(settings))
+
+    thread = threading.Thread(target=run, name="pglift-tui-demo-workload", daemon=True)
+    thread.start()
+    return thread
 
 
 async def reset(settings: Settings) -> list[str]:

@@ -108,3 +108,34 @@ async def make_instance(settings: Any) -> AsyncIterator[MakeInstance]:
         return system.Instance.system_lookup(name, manifest.version, settings)
 
     yield make
+
+
+@pytest.fixture
+def hold_lock(settings: Any) -> Iterator[Callable[[str, str], int]]:
+    """Take an instance's lock in another process, as a script would; returns its pid."""
+    import subprocess
+    import sys
+
+    holders: list[subprocess.Popen[str]] = []
+
+    def hold(qualname: str, action: str) -> int:
+        code = (
+            "import sys\n"
+            "from pglift_tui.locks import instance_lock_sync\n"
+            "from pglift_tui.settings import Settings\n"
+            f"s = Settings(prefix={str(settings.prefix)!r}, run_prefix={str(settings.run_prefix)!r})\n"
+            f"held = instance_lock_sync(s, {qualname!r}, {action!r})\n"
+            "held.__enter__()\n"
+            "print('held', flush=True)\n"
+            "sys.stdin.read()\n"
+        )
+        proc = subprocess.Popen(
+            [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        holders.append(proc)
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+        return proc.pid
+
+    yield hold
+    for proc in holders:
+        proc.communicate("")

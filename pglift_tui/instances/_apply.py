@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 
 from .. import binaries, ctl, db, ports
@@ -24,7 +25,8 @@ async def drop(instance: system.Instance) -> None:
         for template in (settings.postgresql.datadir, settings.postgresql.waldir):
             root = own_root(instance, template)
             if root.exists():
-                shutil.rmtree(root)
+                # Gigabytes of data take a while to delete: not on the caller's event loop.
+                await asyncio.to_thread(shutil.rmtree, root)
             remove_empty_parents(root.parent, system.template_root(settings, template))
         for path in instance.logdir.glob(f"{instance.qualname}-*"):
             path.unlink(missing_ok=True)

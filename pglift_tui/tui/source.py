@@ -6,6 +6,8 @@ of the core's own models instead, so that their pictures never move.
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -28,14 +30,30 @@ class Source(Protocol):
 
 
 class LiveSource:
-    """The instances of this host, through the core's public API."""
+    """The instances of this host, through the core's public API.
+
+    Snapshots run on an event loop of their own, in a background thread, where the
+    monitor keeps its connections: reading a hundred pid files and probing servers
+    never takes the dashboard's loop away from the keyboard.
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.monitor = Monitor(settings)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    def _background(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            loop = asyncio.new_event_loop()
+            self._thread = threading.Thread(target=loop.run_forever, name="pglift-tui-monitor", daemon=True)
+            self._thread.start()
+            self._loop = loop
+        return self._loop
 
     async def snapshot(self) -> list[InstanceView]:
-        return await self.monitor.snapshot()
+        future = asyncio.run_coroutine_threadsafe(self.monitor.snapshot(), self._background())
+        return await asyncio.wrap_future(future)
 
     def events(self, limit: int) -> list[journal.Event]:
         return journal.read(self.settings, limit=limit)
@@ -73,7 +91,14 @@ class LiveSource:
         raise ValueError(f"unknown action {action!r}")
 
     async def close(self) -> None:
-        await self.monitor.close()
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return
+        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self.monitor.close(), loop))
+        loop.call_soon_threadsafe(loop.stop)
+        await asyncio.to_thread(thread.join, 5)
+        loop.close()
+        self._loop = self._thread = None
 
 
 class FixedSource:

@@ -130,34 +130,12 @@ async def test_stopped_restarts_even_when_the_block_fails(make_instance: Any) ->
     assert instance.status().status == "running"
 
 
-async def test_an_action_held_by_another_process_is_busy(make_instance: Any, settings: Any) -> None:
+async def test_an_action_held_by_another_process_is_busy(make_instance: Any, hold_lock: Any) -> None:
     instance = await make_instance()
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys\n"
-            "from pglift_tui.locks import instance_lock_sync\n"
-            "from pglift_tui.settings import Settings\n"
-            f"s = Settings(prefix={str(settings.prefix)!r}, run_prefix={str(settings.run_prefix)!r})\n"
-            "cm = instance_lock_sync(s, '15-main', 'upgrade')\n"
-            "cm.__enter__()\n"
-            "print('held', flush=True)\n"
-            "sys.stdin.read()\n",
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-        with pytest.raises(InstanceBusy, match=rf"busy: upgrade by pid {holder.pid} \(.*\) since"):
-            await instances.stop(instance)
-        assert instance.status().status == "running"
-    finally:
-        holder.communicate("")
-    await instances.stop(instance)  # free again once the holder is gone
-    assert instance.status().status == "not running"
+    holder = hold_lock("15-main", "upgrade")
+    with pytest.raises(InstanceBusy, match=rf"busy: upgrade by pid {holder} \(.*\) since"):
+        await instances.stop(instance)
+    assert instance.status().status == "running"
 
 
 async def test_concurrent_actions_in_one_process_run_one_at_a_time(make_instance: Any) -> None:

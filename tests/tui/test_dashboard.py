@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 from typing import Any
 
 import pytest
@@ -73,6 +71,8 @@ async def test_start_stop_restart_reload_by_keys(make_instance: Any, settings: A
         await pilot.press("r", "y")
         await settled(pilot)
         assert instance.status().pid not in (None, pid)
+        # Reload is offered for a server the table has seen running again.
+        await until(pilot, lambda: dashboard(pilot.app).table.views["15/main"].item.pid not in (None, pid))
 
         await pilot.press("R")
         await settled(pilot)
@@ -174,29 +174,17 @@ async def test_bulk_stop_of_marked_rows(make_instance: Any, settings: Any) -> No
     assert done == {"15/a", "15/b"}
 
 
-async def test_a_lock_held_elsewhere_is_reported(make_instance: Any, settings: Any) -> None:
+async def test_a_lock_held_elsewhere_is_reported(make_instance: Any, settings: Any, hold_lock: Any) -> None:
     instance = await make_instance(state="stopped")
-    holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sys\nfrom pglift_tui.locks import instance_lock_sync\n"
-         "from pglift_tui.settings import Settings\n"
-         f"s = Settings(prefix={str(settings.prefix)!r}, run_prefix={str(settings.run_prefix)!r})\n"
-         "cm = instance_lock_sync(s, '15-main', 'upgrade')\ncm.__enter__()\nprint('held', flush=True)\n"
-         "sys.stdin.read()\n"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    holder = hold_lock("15-main", "upgrade")
     seen: list[Message] = []
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-        async with make_app(settings).run_test(size=(120, 36), message_hook=seen.append) as pilot:
-            await loaded(pilot)
-            await until(pilot, lambda: status_of(pilot, "15/main") == "busy", what="busy row")
-            await pilot.press("s")
-            await until(pilot, lambda: any(isinstance(m, ActionFailed) for m in seen), what="failure")
-    finally:
-        holder.communicate("")
+    async with make_app(settings).run_test(size=(120, 36), message_hook=seen.append) as pilot:
+        await loaded(pilot)
+        await until(pilot, lambda: status_of(pilot, "15/main") == "busy", what="busy row")
+        await pilot.press("s")
+        await until(pilot, lambda: any(isinstance(m, ActionFailed) for m in seen), what="failure")
     failed = [m for m in seen if isinstance(m, ActionFailed)]
-    assert f"busy: upgrade by pid {holder.pid}" in failed[0].message
+    assert f"busy: upgrade by pid {holder}" in failed[0].message
     assert instance.status().status == "not running"
 
 
@@ -318,3 +306,16 @@ async def test_a_second_action_on_a_busy_instance_is_refused(fixed_app: Any) -> 
         await until(pilot, lambda: not screen.dispatcher.running, what="the action to end")
         assert screen.dispatcher.submit("15/main", spec, slow) is True
     assert calls == ["run", "run"]
+
+
+async def test_command_palette_offers_the_actions(fixed_app: Any) -> None:
+    from pglift_tui.tui.dialogs.stop import StopDialog
+
+    app = fixed_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot)
+        await goto(pilot, "15/main")
+        await pilot.press("ctrl+p", *"Stop", "enter")
+        await until(pilot, lambda: isinstance(app.screen, StopDialog), what="the stop confirmation")
+        await pilot.press("n")
+        await until(pilot, lambda: app.screen is dashboard(app), what="back to the table")

@@ -81,3 +81,14 @@ def test_events(snap_compare: Any, fixed_app: Callable[..., DashboardApp], size:
 
 def test_read_only_has_no_actions(snap_compare: Any, fixed_app: Callable[..., DashboardApp]) -> None:
     assert snap_compare(fixed_app(read_only=True), terminal_size=(80, 24), run_before=loaded)
+
+
+def test_no_color(
+    snap_compare: Any, fixed_app: Callable[..., DashboardApp], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert snap_compare(fixed_app(), terminal_size=(80, 24), run_before=loaded)
+
+
+def test_light_theme(snap_compare: Any, fixed_app: Callable[..., DashboardApp]) -> None:
+    assert snap_compare(fixed_app(theme="textual-light"), terminal_size=(80, 24), run_before=loaded)

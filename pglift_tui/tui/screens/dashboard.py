@@ -241,7 +241,7 @@ class DashboardScreen(Screen[None]):
 
         self.app.push_screen(DropDialog(key, key.split("/", 1)[1]), drop)
 
-    def action_create(self) -> None:
+    async def action_create(self) -> None:
         spec = actions.BY_NAME["create"]
         ports = [view.item.port for view in self.table.views.values()]
         suggested = max(ports) + 1 if ports else 5432
@@ -253,7 +253,9 @@ class DashboardScreen(Screen[None]):
             self.notify(f"creating {key}…")
             self.dispatcher.submit(key, spec, lambda: self.source.run("create", key, manifest=manifest))
 
-        self.app.push_screen(CreateDialog(self.source.versions(), suggested), create)
+        # Finding installed versions may run `postgres --version`: not on the event loop.
+        versions = await asyncio.to_thread(self.source.versions)
+        self.app.push_screen(CreateDialog(versions, suggested), create)
 
     def action_mark(self) -> None:
         key = self.table.cursor_key

@@ -251,7 +251,13 @@ class InstanceTable(ScrollView, can_focus=True):
             self.refresh(Region(0, y, self.size.width, 1))
 
     def _style(self, name: str) -> Style:
-        return self.get_component_rich_style(f"instance-table--{name}", partial=True)
+        """A component's full style (theme colours resolved against the table's background)."""
+        return self.get_component_rich_style(f"instance-table--{name}")
+
+    def _cell_style(self, name: str) -> Style:
+        """A cell's colour and text style, without a background: the row's shows through."""
+        full = self._style(name)
+        return Style(color=full.color, bold=full.bold, italic=full.italic, underline=full.underline)
 
     def _line(self, cells: Iterable[tuple[str, Style]], base: Style) -> Strip:
         segments: list[Segment] = []
@@ -272,7 +278,7 @@ class InstanceTable(ScrollView, can_focus=True):
                 style = Style()
                 if column.key == self.sort_key:
                     label += " ▼" if self.reverse else " ▲"
-                    style = self._style("sorted")
+                    style = self._cell_style("sorted")
                 cells.append((label, style))
             self._header = self._line(cells, base)
         return self._header
@@ -281,12 +287,14 @@ class InstanceTable(ScrollView, can_focus=True):
         strip = self._strips.get(key)
         if strip is None:
             base = self.rich_style
+            muted: tuple[str, ...] = ("",)
             if key == self.cursor_key:
                 base = base + self._style("cursor")
+                muted = ("", "dim", "stopped")  # muted greys would vanish on the cursor's colour
             cells = self.cells[key]
             strip = self._line(
                 (
-                    (cells[i].text, self._style(cells[i].style) if cells[i].style else Style())
+                    (cells[i].text, Style() if cells[i].style in muted else self._cell_style(cells[i].style))
                     for i, _ in self._layout
                 ),
                 base,
