@@ -224,8 +224,11 @@ def edit(text: str, changes: Mapping[str, ConfigValue]) -> str:
             continue
         *earlier, last = seen
         drop.update(earlier)
-        comment = re.search(r"\s+#.*$", _strip_value(lines[last]))
-        lines[last] = new + (comment.group() if comment else "") + "\n"
+        # Where the comment starts is found with quoted text blanked (a '#' inside
+        # quotes is no comment); the comment itself is taken from the line as written.
+        original = lines[last].rstrip("\n")
+        comment = re.search(r"\s+#.*$", _strip_value(original))
+        lines[last] = new + (original[comment.start() :] if comment else "") + "\n"
     kept = [line for i, line in enumerate(lines) if i not in drop]
     if kept and not kept[-1].endswith("\n"):
         kept[-1] += "\n"

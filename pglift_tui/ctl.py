@@ -82,24 +82,24 @@ async def wait_exit(pidfd: int, timeout: float) -> bool:
     return True
 
 
-def signal_postmaster(instance: PostgreSQLInstance, sig: signal.Signals) -> bool:
-    """Send `sig` to the proven postmaster; False if there is none to signal."""
-    with _postmaster(instance) as found:
-        if found is None:
-            return False
-        signal.pidfd_send_signal(found[0], sig)
-        return True
-
-
 async def stop(
     instance: PostgreSQLInstance, mode: StopMode = "fast", *, wait: bool = True, timeout: float = STOP_TIMEOUT
 ) -> bool:
-    """Stop the postmaster; False if it was not running. Never reports a stop that did not happen."""
+    """Stop the postmaster; False if it was not running. Never reports a stop that did not happen.
+
+    With no provable postmaster, server processes still running in the data
+    directory (its start time misread after a clock step, say) are an error, not
+    "not running": nothing is signalled, and nothing may be deleted under them.
+    """
     with _postmaster(instance) as found:
         if found is None:
+            await wait_orphans(instance)
             return False
         pidfd, pidfile = found
-        signal.pidfd_send_signal(pidfd, SIGNALS[mode])
+        try:
+            signal.pidfd_send_signal(pidfd, SIGNALS[mode])
+        except ProcessLookupError:
+            return True  # it exited between the proof and the signal
         if not wait:
             return True
         if not await wait_exit(pidfd, timeout):
@@ -133,16 +133,16 @@ def _alive(pid: int) -> bool:
 
 
 def orphans(instance: PostgreSQLInstance) -> list[int]:
-    """PIDs of server processes still running in the data directory (a dead server's children).
+    """PIDs of server processes running in the data directory (a dead server's children).
 
-    Only processes of the instance's own `postgres` program count: an operator's
-    shell sitting in the data directory is no orphan.
+    Only `postgres` programs count: an operator's shell sitting in the data
+    directory is no orphan.
     """
-    program = os.path.realpath(instance.bindir / "postgres")
     found = []
     for proc in psutil.process_iter(["cwd", "exe", "status"]):
         info = proc.info
-        if info.get("status") == psutil.STATUS_ZOMBIE or info.get("exe") != program:
+        program = os.path.basename(info.get("exe") or "")
+        if info.get("status") == psutil.STATUS_ZOMBIE or program not in ("postgres", "postmaster"):
             continue
         with contextlib.suppress(OSError, TypeError):
             if os.path.samefile(info["cwd"], instance.datadir):
@@ -151,14 +151,19 @@ def orphans(instance: PostgreSQLInstance) -> list[int]:
 
 
 async def wait_orphans(instance: PostgreSQLInstance, timeout: float = ORPHAN_TIMEOUT) -> None:
-    """Wait for a crashed server's children to notice and exit; they hold its shared memory."""
+    """Wait for server processes that no proven postmaster owns to leave the data directory.
+
+    After a crash they notice their parent is gone and exit within moments; they
+    hold the dead server's shared memory meanwhile. Still there at the deadline, they
+    are an error: nothing is signalled, started or deleted under them.
+    """
     deadline = time.monotonic() + timeout
-    while left := orphans(instance):
+    while left := await asyncio.to_thread(orphans, instance):
         if time.monotonic() > deadline:
             raise InstanceStateError(
-                f"instance {instance}: processes {', '.join(map(str, left))} of a previous server "
-                f"still run in {instance.datadir}",
-                hint="they hold its shared memory: stop them, then start again",
+                f"instance {instance}: postgres processes {', '.join(map(str, left))} run in "
+                f"{instance.datadir}, but postmaster.pid does not prove which one is its server",
+                hint="a crashed server's children, or a changed clock: check them with ps, stop them, retry",
             )
         await asyncio.sleep(0.05)
 
@@ -187,23 +192,32 @@ def clear_stale_pidfile(instance: PostgreSQLInstance) -> str | None:
     return reason
 
 
-def clear_stale_socket_lock(instance: PostgreSQLInstance, socket_dir: Path, port: int) -> None:
-    """Remove our own socket lock file when the postmaster it names is gone."""
+def clear_stale_socket(
+    instance: PostgreSQLInstance, socket_dir: Path, port: int, *, dead_too: bool = False
+) -> None:
+    """Remove our own socket and its lock file when the postmaster they name is gone.
+
+    A live stranger's PID in the lock file blocks every start, so that one is
+    always cleared; a dead PID the server clears itself at its next start, so that
+    one only when the instance goes away for good (`dead_too`, for drop).
+    """
     lock = socket_dir / f".s.PGSQL.{port}.lock"
     try:
         parsed = parse_pidfile(lock.read_text(encoding="utf-8", errors="replace"))
+        if parsed is None or not os.path.samefile(parsed.datadir, instance.datadir):
+            return
     except OSError:
         return
-    if parsed is None or not os.path.samefile(parsed.datadir, instance.datadir):
+    if is_postmaster_of(parsed.pid, parsed.start_time, instance.datadir) is None:
         return
-    if _alive(parsed.pid) and is_postmaster_of(parsed.pid, parsed.start_time, instance.datadir) is not None:
+    if dead_too or _alive(parsed.pid):
         lock.unlink(missing_ok=True)
         (socket_dir / f".s.PGSQL.{port}").unlink(missing_ok=True)
 
 
 def _log_sizes(instance: PostgreSQLInstance) -> dict[Path, int]:
     sizes: dict[Path, int] = {}
-    for path in instance.logdir.glob(f"{instance.qualname}-*"):
+    for path in instance.log_files():
         with contextlib.suppress(OSError):
             sizes[path] = path.stat().st_size
     return sizes

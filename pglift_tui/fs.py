@@ -58,9 +58,9 @@ class Created:
             directory.mkdir(mode=mode)
             self._paths.append((directory, "shared" if shared else "tree"))
 
-    def file(self, path: Path) -> None:
-        """Record a file about to be created."""
-        self._paths.append((path, "file"))
+    def claim(self, path: Path) -> None:
+        """An existing, empty directory this operation fills: undo empties it, keeps it."""
+        self._paths.append((path, "contents"))
 
     def undo(self) -> None:
         for path, kind in reversed(self._paths):
@@ -70,7 +70,11 @@ class Created:
                 elif kind == "shared":
                     path.rmdir()
                 else:
-                    path.unlink()
+                    for child in path.iterdir():
+                        if child.is_dir() and not child.is_symlink():
+                            shutil.rmtree(child)
+                        else:
+                            child.unlink()
             except OSError:
                 pass
         self._paths.clear()

@@ -12,6 +12,8 @@ from typing import Any
 NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}")
 PARAM_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?")
 PORT_MIN, PORT_MAX = 1024, 65535
+_SECRET_NAME = re.compile(r"pass(word|wd)?$|secret", re.I)
+_SECRET_VALUE = re.compile(r"(^|\s)password\s*=|://[^/@\s]*:[^/@\s]*@", re.I)
 DEFAULT_PORT = 5432
 
 #: Parameters that belong to the manifest's own fields or would move the instance.
@@ -42,6 +44,11 @@ def check_port(port: int) -> int:
     return port
 
 
+def holds_password(conninfo: str) -> bool:
+    """Whether a connection string (key=value or URI) carries a password."""
+    return bool(_SECRET_VALUE.search(conninfo))
+
+
 def check_settings(settings: dict[str, Any]) -> dict[str, Any]:
     """Parameter names and values that can be written safely to postgresql.conf.
 
@@ -52,6 +59,11 @@ def check_settings(settings: dict[str, Any]) -> dict[str, Any]:
             raise ValueError(f"invalid parameter name {key!r}: use letters, digits and '_'")
         if key.lower() in RESERVED_PARAMS:
             raise ValueError(f"parameter {key!r} cannot be set here: {RESERVED_PARAMS[key.lower()]}")
+        if _SECRET_NAME.search(key):
+            raise ValueError(
+                f"parameter {key!r} would keep a secret in postgresql.conf: "
+                "use the manifest's password fields (surole_password, standby.password)"
+            )
         if value is None or isinstance(value, bool | int | float):
             continue
         if not isinstance(value, str):
@@ -61,4 +73,9 @@ def check_settings(settings: dict[str, Any]) -> dict[str, Any]:
             )
         if any(c in value for c in "\n\r\0"):
             raise ValueError(f"parameter {key!r}: a value cannot hold a newline or a NUL byte")
+        if holds_password(value):
+            raise ValueError(
+                f"parameter {key!r}: a connection string with a password would be written in clear; "
+                "use a passfile (the manifest's password fields do)"
+            )
     return {key.lower(): value for key, value in settings.items()}

@@ -46,9 +46,7 @@ def _listener_process(port: int) -> str:
     return ""
 
 
-def holder(
-    port: int, settings: Settings, *, socket_dir: Path | None = None, exclude: Path | None = None
-) -> str | None:
+def holder(port: int, settings: Settings, *, exclude: Path | None = None) -> str | None:
     """What holds `port`, in words; None if it is free for a new instance.
 
     `exclude` is the data directory of the instance asking, whose own claim is fine.
@@ -58,7 +56,7 @@ def holder(
             continue
         if conf.configured_port(datadir) == port:
             return f"instance {version}/{name}, configured with port {port}"
-    sock = (socket_dir or settings.socket_directory) / f".s.PGSQL.{port}"
+    sock = settings.socket_directory / f".s.PGSQL.{port}"
     if sock.exists() or sock.is_symlink():
         return f"socket file {sock}"
     return _tcp_listener(port)

@@ -76,6 +76,9 @@ def demo() -> int:
 def test() -> int:
     if os.geteuid() == 0:
         user = system_user()
+        if shutil.which("tmux") is None:  # the terminal tests drive the dashboard in tmux
+            run(["apt-get", "update", "-q"])
+            run(["apt-get", "install", "-y", "-q", "tmux"])
         copy = Path(user.pw_dir) / "pglift-tui-checkout"
         say(f"copying the checkout to {copy}, which {user.pw_name} can read")
         if copy.exists():

@@ -104,7 +104,7 @@ def main() -> None:
     for name, steps in (("dashboard", nothing), ("help", help_screen), ("stop", stop_confirmation)):
         shot(name, steps)
     broken = interface.Instance(
-        name="broken", port=5499, state="stopped", settings={"shared_preload_libraries": "no_such_extension"}
+        name="broken", port=5499, state="stopped", settings={"listen_addresses": "192.0.2.1"}
     )
     asyncio.run(instances.apply(settings, broken))
     try:

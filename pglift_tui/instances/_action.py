@@ -6,7 +6,6 @@ is one line ("apply"), not two, and nested calls reuse the lock it holds.
 
 from __future__ import annotations
 
-import getpass
 import os
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -15,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .. import journal, locks
-from ..exceptions import Error
+from ..exceptions import Error, InstanceBusy
 from ..models.system import BaseInstance
 
 
@@ -31,6 +30,7 @@ def refuse_root() -> None:
 class Record:
     """What the journal line of an action will say, filled in as it goes."""
 
+    action: str
     result: Literal["ok", "failed", "unchanged"] = "ok"
     details: dict[str, Any] = field(default_factory=dict)
 
@@ -38,19 +38,17 @@ class Record:
         self.result = "unchanged"
 
 
-def _journal(
-    instance: BaseInstance, action: str, record: Record, started: float, error: BaseException | None
-) -> None:
+def _journal(instance: BaseInstance, record: Record, started: float, error: BaseException | None) -> None:
     message = None
     if error is not None:
         message = str(error) or type(error).__name__
     event = journal.Event(
         time=time.time(),
-        user=getpass.getuser(),
+        user=locks.os_user(),
         pid=os.getpid(),
         instance=str(instance),
         datadir=str(instance.datadir),
-        action=action,
+        action=record.action,
         result="failed" if error is not None else record.result,
         duration=round(time.monotonic() - started, 4),
         error=message,
@@ -61,31 +59,47 @@ def _journal(
 
 @asynccontextmanager
 async def action(instance: BaseInstance, name: str, *, timeout: float | None = None) -> AsyncIterator[Record]:
+    """Refuse root, take the instance's lock, and journal the outermost call."""
     refuse_root()
-    record = Record()
+    record = Record(name)
     started = time.monotonic()
-    async with locks.instance_lock(instance.settings, instance.qualname, name, timeout) as outermost:
-        try:
-            yield record
-        except BaseException as exc:
-            if outermost and not isinstance(exc, GeneratorExit):
-                _journal(instance, name, record, started, exc)
-            raise
-        if outermost:
-            _journal(instance, name, record, started, None)
+    lock = locks.instance_lock(instance.settings, instance.qualname, name, timeout)
+    try:
+        outermost = await lock.__aenter__()
+    except InstanceBusy as exc:
+        _journal(instance, record, started, exc)  # a refused attempt is worth an audit line too
+        raise
+    try:
+        yield record
+    except BaseException as exc:
+        if outermost and not isinstance(exc, GeneratorExit):
+            _journal(instance, record, started, exc)
+        await lock.__aexit__(type(exc), exc, exc.__traceback__)
+        raise
+    if outermost:
+        _journal(instance, record, started, None)
+    await lock.__aexit__(None, None, None)
 
 
 @contextmanager
 def action_sync(instance: BaseInstance, name: str, *, timeout: float | None = None) -> Iterator[Record]:
+    """`action` for the spec's plain functions."""
     refuse_root()
-    record = Record()
+    record = Record(name)
     started = time.monotonic()
-    with locks.instance_lock_sync(instance.settings, instance.qualname, name, timeout) as outermost:
-        try:
-            yield record
-        except BaseException as exc:
-            if outermost:
-                _journal(instance, name, record, started, exc)
-            raise
+    lock = locks.instance_lock_sync(instance.settings, instance.qualname, name, timeout)
+    try:
+        outermost = lock.__enter__()
+    except InstanceBusy as exc:
+        _journal(instance, record, started, exc)
+        raise
+    try:
+        yield record
+    except BaseException as exc:
         if outermost:
-            _journal(instance, name, record, started, None)
+            _journal(instance, record, started, exc)
+        lock.__exit__(type(exc), exc, exc.__traceback__)
+        raise
+    if outermost:
+        _journal(instance, record, started, None)
+    lock.__exit__(None, None, None)

@@ -3,32 +3,36 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from .. import binaries, ctl, db, ports
-from ..exceptions import PortInUse
+from .. import binaries, conf, ctl, db, ports
+from ..exceptions import CommandError, ConfigurationError, PortInUse
 from ..fs import remove_empty_parents
 from ..locks import lock_path
 from ..models import interface, system
 from ..settings import Settings
-from ._action import action, refuse_root
+from ._action import Record, action, refuse_root
 from ._configure import configure, pending_restart
 from ._create import create, own_root
 from ._lifecycle import restart, start, stop
 
 
 async def drop(instance: system.Instance) -> None:
-    """Stop the server and remove everything it had: data, WAL, logs, its directories."""
+    """Stop the server and remove everything it had: data, WAL, logs, socket, its directories."""
     async with action(instance, "drop"):
         await ctl.stop(instance, "immediate")
         settings = instance.settings
+        ctl.clear_stale_socket(instance, instance.socket_directory(), instance.port, dead_too=True)
         for template in (settings.postgresql.datadir, settings.postgresql.waldir):
             root = own_root(instance, template)
             if root.exists():
                 # Gigabytes of data take a while to delete: not on the caller's event loop.
                 await asyncio.to_thread(shutil.rmtree, root)
             remove_empty_parents(root.parent, system.template_root(settings, template))
-        for path in instance.logdir.glob(f"{instance.qualname}-*"):
+        for path in instance.log_files():
             path.unlink(missing_ok=True)
         lock_path(settings, instance.qualname).unlink(missing_ok=True)
 
@@ -36,6 +40,44 @@ async def drop(instance: system.Instance) -> None:
 async def _pending(instance: system.Instance) -> bool:
     async with db.connect(instance) as cnx:
         return await pending_restart(cnx)
+
+
+async def _restart_or_restore(instance: system.Instance, previous: str | None) -> None:
+    """Restart; if the new configuration keeps the server from starting, put back `previous`.
+
+    `postgres -C` cannot know everything a start will try (a preloaded library, a
+    port taken meanwhile): a server that was running must not stay down for it.
+    """
+    try:
+        await restart(instance)
+    except CommandError as exc:
+        if previous is None or instance.status().status == "running":
+            raise
+        conf.write_atomic(instance.datadir / "postgresql.conf", previous)
+        await start(instance)
+        raise ConfigurationError(
+            f"instance {instance}: the new configuration did not start: {exc.message}; "
+            "the previous configuration was restored and the server started again",
+            hint="fix the settings and apply again",
+        ) from exc
+
+
+@contextmanager
+def _infra_cleanup(settings: Settings, qualname: str) -> Iterator[None]:
+    """After a failed creation, remove the run prefix, lock directory and lock file it made."""
+    existed = {path: path.exists() for path in (settings.run_prefix, settings.lockdir)}
+    lock = lock_path(settings, qualname)
+    lock_existed = lock.exists()
+    try:
+        yield
+    except BaseException:
+        if not lock_existed:
+            lock.unlink(missing_ok=True)
+        for path in (settings.lockdir, settings.run_prefix):
+            if not existed[path]:
+                with contextlib.suppress(OSError):
+                    path.rmdir()
+        raise
 
 
 async def apply(
@@ -48,46 +90,59 @@ async def apply(
 ) -> interface.InstanceApplyResult:
     """Create, change, start, stop, restart or drop, so the instance matches the manifest.
 
-    Applying the same manifest twice changes nothing the second time.
+    Applying the same manifest twice changes nothing the second time. The instance's
+    lock is held from the first look at it, so two applies of one manifest at once
+    create it once and find it made the second time.
     """
     refuse_root()
     manifest = instance
     version = manifest.version or binaries.default_version(settings)
     base = system.BaseInstance.get(manifest.name, version, settings)
-    if not base.exists():
-        if manifest.state == "absent":
-            return interface.InstanceApplyResult()
-        await create(base, manifest)
-        return interface.InstanceApplyResult(change_state="created")
+    creating = not base.exists()
+    with _infra_cleanup(settings, base.qualname) if creating else contextlib.nullcontext():
+        async with action(base, "apply") as record:
+            if not base.exists():
+                if manifest.state == "absent":
+                    record.unchanged()
+                    return interface.InstanceApplyResult()
+                record.action = "create"
+                await create(base, manifest)
+                return interface.InstanceApplyResult(change_state="created")
+            current = system.Instance.system_lookup(manifest.name, version, settings)
+            if manifest.state == "absent":
+                record.action = "drop"
+                await drop(current)
+                return interface.InstanceApplyResult(change_state="dropped")
+            return await _update(current, manifest, record, _is_running)
 
-    current = system.Instance.system_lookup(manifest.name, version, settings)
-    if manifest.state == "absent":
-        await drop(current)
-        return interface.InstanceApplyResult(change_state="dropped")
 
-    async with action(current, "apply") as record:
-        if manifest.port is not None and manifest.port != current.port:
-            held = ports.holder(manifest.port, settings, exclude=current.datadir)
-            if held is not None:
-                raise PortInUse(f"port {manifest.port} is already used by {held}", hint="choose another port")
-        running = current.status().status == "running" if _is_running is None else _is_running
-        diff = await configure(current, manifest, _is_running=running)
-        changed = bool(diff)
-        pending = await _pending(current) if running and diff else False
-        if manifest.state == "started" and not running:
-            await start(current)
-            changed = True
-        elif manifest.state == "stopped" and running:
-            await stop(current)
-            pending = False
-            changed = True
-        elif manifest.state == "restarted" or (pending and manifest.restart_on_changes and running):
-            await restart(current)
-            pending = False
-            changed = True
-        record.details["changed"] = sorted(diff)
-        if not changed:
-            record.unchanged()
-        return interface.InstanceApplyResult(
-            change_state="changed" if changed else None, diff=diff, pending_restart=pending
-        )
+async def _update(
+    current: system.Instance, manifest: interface.Instance, record: Record, is_running: bool | None
+) -> interface.InstanceApplyResult:
+    settings = current.settings
+    if manifest.port is not None and manifest.port != current.port:
+        held = ports.holder(manifest.port, settings, exclude=current.datadir)
+        if held is not None:
+            raise PortInUse(f"port {manifest.port} is already used by {held}", hint="choose another port")
+    running = current.status().status == "running" if is_running is None else is_running
+    previous = (current.datadir / "postgresql.conf").read_text(encoding="utf-8")
+    diff = await configure(current, manifest, _is_running=running)
+    changed = bool(diff)
+    pending = await _pending(current) if running and diff else False
+    if manifest.state == "started" and not running:
+        await start(current)
+        changed = True
+    elif manifest.state == "stopped" and running:
+        await stop(current)
+        pending = False
+        changed = True
+    elif manifest.state == "restarted" or (pending and manifest.restart_on_changes and running):
+        await _restart_or_restore(current, previous if diff else None)
+        pending = False
+        changed = True
+    record.details["changed"] = sorted(diff)
+    if not changed:
+        record.unchanged()
+    return interface.InstanceApplyResult(
+        change_state="changed" if changed else None, diff=diff, pending_restart=pending
+    )

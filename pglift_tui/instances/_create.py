@@ -8,18 +8,17 @@ it came up and removes exactly what this creation made, never what was there.
 from __future__ import annotations
 
 import asyncio
-import getpass
 import os
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
-from .. import cmd, conf, ctl, hba, names, ports
+from .. import cmd, conf, ctl, hba, locks, names, ports
 from ..exceptions import InstanceAlreadyExists, PortInUse
-from ..fs import Created, ensure_private_dir
-from ..locks import lock_path
+from ..fs import Created
 from ..models import interface, system
+from ..settings import Settings
 from ._action import action, action_sync
 from ._configure import configure
 from ._lifecycle import start
@@ -76,17 +75,23 @@ def initdb_argv(instance: system.BaseInstance, manifest: interface.Instance, pwf
 
 def _make_dirs(instance: system.BaseInstance, created: Created) -> None:
     settings = instance.settings
-    created.mkdir(own_root(instance, settings.postgresql.datadir).parent, shared=True)
-    created.mkdir(instance.datadir)
-    if instance.waldir != instance.datadir / "pg_wal":
-        created.mkdir(own_root(instance, settings.postgresql.waldir).parent, shared=True)
-        created.mkdir(instance.waldir)
+    for template, path in (
+        (settings.postgresql.datadir, instance.datadir),
+        (settings.postgresql.waldir, instance.waldir),
+    ):
+        if path == instance.datadir / "pg_wal":
+            continue  # WAL inside the data directory: initdb makes it
+        created.mkdir(own_root(instance, template).parent, shared=True)
+        if path.is_dir():
+            created.claim(path)  # there before, and empty (checked): emptied again on failure
+        else:
+            created.mkdir(path)
 
 
 def _write_auth_files(instance: system.BaseInstance) -> None:
     settings = instance.settings
     conf.write_atomic(instance.datadir / "pg_hba.conf", hba.pg_hba(settings))
-    conf.write_atomic(instance.datadir / "pg_ident.conf", hba.pg_ident(settings, getpass.getuser()))
+    conf.write_atomic(instance.datadir / "pg_ident.conf", hba.pg_ident(settings, locks.os_user()))
 
 
 def _secret(manifest: interface.Instance) -> str | None:
@@ -117,61 +122,47 @@ def init(
     return pg, True
 
 
-def _log_files(instance: system.BaseInstance) -> set[Path]:
-    return set(instance.logdir.glob(f"{instance.qualname}-*")) if instance.logdir.is_dir() else set()
-
-
 async def _rollback(
-    instance: system.BaseInstance, created: Created, lock_existed: bool, logs_before: set[Path]
+    instance: system.BaseInstance, created: Created, ours: bool, logs_before: set[Path]
 ) -> None:
+    """Undo a creation: its server (only if this creation made the cluster), files, directories."""
     pg = system.PostgreSQLInstance(instance.name, instance.version, instance.settings)
-    if pg.datadir.exists():
+    if ours:
         await ctl.stop(pg, "immediate", timeout=30)
-    for path in _log_files(instance) - logs_before:
+    for path in set(instance.log_files()) - logs_before:
         path.unlink(missing_ok=True)
-    created.undo()
-    if not lock_existed:
-        lock_path(instance.settings, instance.qualname).unlink(missing_ok=True)
+    await asyncio.to_thread(created.undo)
 
 
 async def create(instance: system.BaseInstance, manifest: interface.Instance) -> system.Instance:
-    """initdb, configure, start (unless the manifest says stopped), or leave nothing."""
+    """initdb, configure, start (unless the manifest says stopped), or leave nothing.
+
+    Called with the instance's lock held (apply takes it), so that the check that
+    the instance does not exist still holds when initdb runs.
+    """
     settings = instance.settings
     if instance.exists():
         raise InstanceAlreadyExists(f"instance {instance} already exists in {instance.datadir}")
-    if instance.datadir.exists() and any(instance.datadir.iterdir()):
-        raise InstanceAlreadyExists(
-            f"{instance.datadir} is not empty but holds no cluster",
-            hint="move its content away or pick another name",
-        )
+    for path in (instance.datadir, instance.waldir):
+        if path.is_dir() and any(path.iterdir()):
+            raise InstanceAlreadyExists(
+                f"{path} is not empty but holds no cluster", hint="move its content away or pick another name"
+            )
     port = manifest.port or names.DEFAULT_PORT
-    lock_existed = lock_path(settings, instance.qualname).exists()
-    infra = Created()  # run prefix and lock directory, removed again only if empty
-    infra.mkdir(settings.run_prefix, shared=True)
-    infra.mkdir(settings.lockdir, shared=True)
-    try:
-        return await _create(instance, manifest, port, lock_existed)
-    except BaseException:
-        infra.undo()
-        raise
-
-
-async def _create(
-    instance: system.BaseInstance, manifest: interface.Instance, port: int, lock_existed: bool
-) -> system.Instance:
-    settings = instance.settings
-    async with action(instance, "create") as record:
+    async with action(instance, "create") as record, port_lock(settings, port):
         record.details["port"] = port
         created = Created()
-        logs_before = _log_files(instance)
+        logs_before = set(instance.log_files())
+        ours = False
         try:
             held = ports.holder(port, settings)
             if held is not None:
                 raise PortInUse(f"port {port} is already used by {held}", hint="choose another port")
             created.mkdir(instance.logdir, shared=True)
-            created.mkdir(settings.socket_directory, shared=True)
-            ensure_private_dir(settings.socket_directory)
+            if not settings.socket_directory.exists():
+                created.mkdir(settings.socket_directory, shared=True)
             _make_dirs(instance, created)
+            ours = True
             with _password_file(_secret(manifest)) as pwfile:
                 await cmd.run(initdb_argv(instance, manifest, pwfile), timeout=INITDB_TIMEOUT)
             _write_auth_files(instance)
@@ -180,6 +171,13 @@ async def _create(
             if manifest.state in ("started", "restarted"):
                 await start(new)
         except BaseException:
-            await asyncio.shield(_rollback(instance, created, lock_existed, logs_before))
+            await asyncio.shield(_rollback(instance, created, ours, logs_before))
             raise
     return new
+
+
+@asynccontextmanager
+async def port_lock(settings: Settings, port: int) -> AsyncIterator[None]:
+    """Creations of different instances on one port, one at a time: the check then holds."""
+    async with locks.instance_lock(settings, f"port-{port}", "create", remove=True):
+        yield

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import time
 from collections.abc import AsyncIterator
@@ -22,13 +23,15 @@ _RELOAD_POLL = 0.02
 async def check_configuration(instance: system.PostgreSQLInstance, config_file: str | None = None) -> None:
     """Refuse a configuration the server would not start with (`postgres -C`, ~10 ms).
 
-    Run before a restart so a broken file never takes a running server down.
+    Run before a restart so a broken file never takes a running server down. The
+    server parses every parameter but loads no library: the preloaded ones are
+    looked for here.
     """
-    argv = [str(instance.bindir / "postgres"), "-D", str(instance.datadir), "-C", "port"]
+    argv = [str(instance.bindir / "postgres"), "-D", str(instance.datadir), "-C", "shared_preload_libraries"]
     if config_file is not None:
         argv.insert(1, f"--config-file={config_file}")
     try:
-        await cmd.run(argv, timeout=30)
+        result = await cmd.run(argv, timeout=30)
     except CommandError as exc:
         reasons = [line.split("LOG:", 1)[1].strip() for line in exc.stderr.splitlines() if "LOG:" in line]
         raise ConfigurationError(
@@ -36,6 +39,38 @@ async def check_configuration(instance: system.PostgreSQLInstance, config_file: 
             + ("; ".join(reasons) or exc.stderr.strip()),
             hint="fix postgresql.conf (or the settings asked for) and retry",
         ) from None
+    missing = [lib for lib in _libraries(result.stdout) if not _library_exists(instance, lib)]
+    if missing:
+        raise ConfigurationError(
+            f"instance {instance}: shared_preload_libraries names {', '.join(map(repr, missing))}, "
+            f"not found in {_pkglibdir(instance)}",
+            hint="install the extension's package, or remove it from shared_preload_libraries",
+        )
+
+
+def _libraries(value: str) -> list[str]:
+    return [part.strip().strip('"') for part in value.strip().split(",") if part.strip()]
+
+
+@functools.cache
+def _pkglibdir_of(bindir: str) -> str:
+    pg_config = os.path.join(bindir, "pg_config")
+    try:
+        return cmd.run_sync([pg_config, "--pkglibdir"], timeout=30).stdout.strip()
+    except CommandError:
+        return os.path.join(os.path.dirname(bindir), "lib")
+
+
+def _pkglibdir(instance: system.PostgreSQLInstance) -> str:
+    return _pkglibdir_of(str(instance.bindir))
+
+
+def _library_exists(instance: system.PostgreSQLInstance, name: str) -> bool:
+    """Where the server would look: $libdir, with or without the .so suffix."""
+    path = name.replace("$libdir", _pkglibdir(instance))
+    if "/" not in path:
+        path = os.path.join(_pkglibdir(instance), path)
+    return os.path.exists(path) or os.path.exists(path + ".so")
 
 
 async def start(
@@ -55,7 +90,7 @@ async def start(
             await ctl.wait_orphans(instance)
             record.details["stale_pidfile"] = ctl.clear_stale_pidfile(instance) or st.reason
         socket_dir = instance.socket_directory()
-        ctl.clear_stale_socket_lock(instance, socket_dir, instance.port)
+        ctl.clear_stale_socket(instance, socket_dir, instance.port)
         await ctl.start(instance, wait=wait)
 
 

@@ -80,7 +80,7 @@ async def _checksums_from_control(instance: system.Instance) -> bool | None:
     return None
 
 
-def _standby(instance: system.Instance, values: dict[str, str]) -> interface.Standby | None:
+def _standby(instance: system.Instance) -> interface.Standby | None:
     if not instance.standby_signal.exists():
         return None
     auto = conf.read(instance.datadir)
@@ -104,7 +104,7 @@ async def get(instance: system.Instance) -> interface.Instance:
         "port": instance.port,
         "settings": {k: conf.typed(v) for k, v in values.items() if k != "port"},
         "state": "started" if running else "stopped",
-        "standby": _standby(instance, values),
+        "standby": _standby(instance),
     }
     if running:
         async with db.connect(instance) as cnx:

@@ -38,7 +38,7 @@ class Standby(BaseModel):
     @field_validator("primary_conninfo")
     @classmethod
     def _no_password(cls, value: str) -> str:
-        if "password" in value.lower().replace(" ", ""):
+        if names.holds_password(value):
             raise ValueError("primary_conninfo must not hold a password; use standby.password")
         return value
 

@@ -128,6 +128,18 @@ class BaseInstance:
         """Where the server's stderr goes before its logging collector takes over."""
         return self.logdir / f"{self.qualname}-start.log"
 
+    def log_files(self) -> list[Path]:
+        """This instance's server logs: `{qualname}-start.log` and the collector's dated files.
+
+        An exact pattern, not `{qualname}-*`: the logs of `15/main-foo` are not `15/main`'s.
+        """
+        pattern = re.compile(re.escape(self.qualname) + r"-(start|\d{4}-\d{2}-\d{2}_\d{6})\.log")
+        try:
+            names = os.listdir(self.logdir)
+        except OSError:
+            return []
+        return sorted(self.logdir / name for name in names if pattern.fullmatch(name))
+
     def exists(self) -> bool:
         return (self.datadir / "PG_VERSION").is_file()
 

@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import select
 import signal
 import socket
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from textual.app import App
 
+from . import hangup
 from .commands import ActionCommands
 from .screens.dashboard import DashboardScreen
-from .source import Source
+from .source import ACTION_GRACE, Source
 
 DEFAULT_REFRESH = 2.0
-#: Seconds between checks that the terminal is still there.
-HANGUP_CHECK = 1.0
 
 
 def styles_dir() -> Path:
@@ -60,14 +57,9 @@ class DashboardApp(App[None]):
             self.theme = theme
 
     def on_mount(self) -> None:
-        loop = asyncio.get_running_loop()
-        # A dropped SSH session sends SIGHUP: leave at once instead of spinning.
-        for sig in (signal.SIGHUP, signal.SIGTERM):
-            loop.add_signal_handler(sig, self.exit)
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, self.exit)
         if not self.is_headless:
-            # SIGHUP may not reach us (runuser, sudo and su sit in between) and Textual
-            # then reads end-of-file forever: watch the terminal itself.
-            self.set_interval(HANGUP_CHECK, self._check_terminal)
+            hangup.watch(lambda: self.source.shutdown(ACTION_GRACE))
         self.push_screen(
             DashboardScreen(
                 self.source,
@@ -78,13 +70,6 @@ class DashboardApp(App[None]):
                 hostname=self.hostname,
             )
         )
-
-    def _check_terminal(self) -> None:
-        poller = select.poll()
-        poller.register(sys.__stdin__.fileno() if sys.__stdin__ else 0, select.POLLIN)
-        for _fd, event in poller.poll(0):
-            if event & (select.POLLHUP | select.POLLERR | select.POLLNVAL):
-                self.exit()
 
     async def on_unmount(self) -> None:
         await self.source.close()

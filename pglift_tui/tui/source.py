@@ -7,6 +7,8 @@ of the core's own models instead, so that their pictures never move.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextlib
 import threading
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -15,6 +17,9 @@ from .. import binaries, instances, journal
 from ..models import interface, system
 from ..monitor import InstanceView, Monitor
 from ..settings import Settings
+
+#: Seconds an interrupted action may take to undo what it did when the dashboard quits.
+ACTION_GRACE = 30.0
 
 
 class Source(Protocol):
@@ -27,6 +32,8 @@ class Source(Protocol):
     async def run(self, action: str, key: str, **options: Any) -> str: ...
 
     async def close(self) -> None: ...
+
+    def shutdown(self, timeout: float) -> None: ...
 
 
 class LiveSource:
@@ -42,6 +49,7 @@ class LiveSource:
         self.monitor = Monitor(settings)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
+        self._actions: set[concurrent.futures.Future[str]] = set()
 
     def _background(self) -> asyncio.AbstractEventLoop:
         if self._loop is None:
@@ -66,7 +74,18 @@ class LiveSource:
         return system.Instance.system_lookup(name, version, self.settings)
 
     async def run(self, action: str, key: str, **options: Any) -> str:
-        """Do `action` on the instance `key` ("15/main"); what happened, in words."""
+        """Do `action` on the instance `key` ("15/main"); what happened, in words.
+
+        The core runs on the background loop too, so its file and process work never
+        holds up the screen; cancelling the caller cancels the action there, and its
+        own clean-up (a creation's rollback) runs to the end.
+        """
+        future = asyncio.run_coroutine_threadsafe(self._run(action, key, **options), self._background())
+        self._actions.add(future)
+        future.add_done_callback(self._actions.discard)
+        return await asyncio.wrap_future(future)
+
+    async def _run(self, action: str, key: str, **options: Any) -> str:
         if action == "create":
             manifest: interface.Instance = options["manifest"]
             await instances.apply(self.settings, manifest)
@@ -91,13 +110,26 @@ class LiveSource:
         raise ValueError(f"unknown action {action!r}")
 
     async def close(self) -> None:
+        await asyncio.to_thread(self.shutdown, ACTION_GRACE)
+
+    def shutdown(self, timeout: float) -> None:
+        """Cancel running actions (they undo what they must), close connections, stop the loop.
+
+        Callable from any thread: a hangup runs it while the screen's loop may be stuck.
+        """
         loop, thread = self._loop, self._thread
         if loop is None or thread is None:
             return
-        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self.monitor.close(), loop))
+        for future in list(self._actions):
+            future.cancel()
+        if self._actions:
+            concurrent.futures.wait(list(self._actions), timeout)
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(self.monitor.close(), loop).result(timeout)
         loop.call_soon_threadsafe(loop.stop)
-        await asyncio.to_thread(thread.join, 5)
-        loop.close()
+        thread.join(5)
+        if not thread.is_alive():
+            loop.close()
         self._loop = self._thread = None
 
 
@@ -121,4 +153,7 @@ class FixedSource:
         raise RuntimeError("a fixed source cannot act")
 
     async def close(self) -> None:
+        return None
+
+    def shutdown(self, timeout: float) -> None:
         return None

@@ -103,3 +103,17 @@ def test_broken_settings_file_names_file_and_field(short_tmp: Path) -> None:
     assert str(site) in done.stderr
     assert "postgresql.auth.local" in done.stderr
     assert "trust" in done.stderr
+
+
+def test_without_a_terminal_the_dashboard_prints_the_table(settings: Any, short_tmp: Path) -> None:
+    manifest = short_tmp / "m.yaml"
+    manifest.write_text(yaml.safe_dump({"name": "quiet", "port": free_port(), "state": "stopped"}))
+    assert cli(settings, "apply", "-f", str(manifest)).returncode == 0
+    done = cli(settings)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[1].split()[:4] == [
+        "quiet",
+        "15",
+        str(yaml.safe_load(manifest.read_text())["port"]),
+        "not",
+    ]

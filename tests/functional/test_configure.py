@@ -157,3 +157,29 @@ def instances_db(instance: Any) -> Any:
     from pglift_tui import db
 
     return db.connect(instance)
+
+
+async def test_a_change_that_cannot_start_is_rolled_back(make_instance: Any, settings: Any) -> None:
+    instance = await make_instance(settings={"work_mem": "8MB"})
+    before = (instance.datadir / "postgresql.conf").read_text()
+    with pytest.raises(ConfigurationError, match="previous configuration was restored"):
+        await instances.apply(
+            settings,
+            manifest(instance, settings={"listen_addresses": "192.0.2.1"}, restart_on_changes=True),
+        )
+    assert instance.status().status == "running"
+    assert (instance.datadir / "postgresql.conf").read_text() == before
+    assert await show(instance, "listen_addresses") == "localhost"
+
+
+async def test_a_missing_preloaded_library_is_refused_before_a_restart(
+    make_instance: Any, settings: Any
+) -> None:
+    instance = await make_instance()
+    pid = instance.status().pid
+    with pytest.raises(ConfigurationError, match="'no_such_lib', not found in"):
+        await instances.apply(
+            settings,
+            manifest(instance, settings={"shared_preload_libraries": "no_such_lib"}, restart_on_changes=True),
+        )
+    assert instance.status().pid == pid

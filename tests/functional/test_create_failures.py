@@ -37,9 +37,15 @@ def _snapshot(settings: Any) -> tuple[set[str], set[str], set[str]]:
     [
         ({"settings": {"work_mem": "bogus"}}, ConfigurationError, "work_mem"),
         ({"locale": "xx_YY"}, CommandError, "initdb"),
-        ({"settings": {"shared_preload_libraries": "no_such_lib"}}, CommandError, "no_such_lib"),
+        ({"settings": {"shared_preload_libraries": "no_such_lib"}}, ConfigurationError, "no_such_lib"),
+        # Accepted by every check, refused by the server when it binds: 192.0.2.1 is nobody's.
+        (
+            {"settings": {"listen_addresses": "192.0.2.1"}},
+            CommandError,
+            "could not create any TCP/IP sockets",
+        ),
     ],
-    ids=["bad-setting", "initdb-fails", "first-start-fails"],
+    ids=["bad-setting", "initdb-fails", "missing-library", "first-start-fails"],
 )
 async def test_failed_creation_leaves_nothing(
     settings: Any, fields: dict[str, Any], error: type, words: str
@@ -56,13 +62,11 @@ async def test_failed_creation_leaves_nothing(
 
 
 async def test_failed_start_carries_the_server_log(settings: Any) -> None:
-    manifest = interface.Instance(
-        name="doomed", port=free_port(), settings={"shared_preload_libraries": "no_such_lib"}
-    )
+    manifest = interface.Instance(name="doomed", port=free_port(), settings={"listen_addresses": "192.0.2.1"})
     with pytest.raises(CommandError) as excinfo:
         await instances.apply(settings, manifest)
-    assert any("FATAL" in line and "no_such_lib" in line for line in excinfo.value.log_lines)
-    assert excinfo.value.message.startswith("instance 15/doomed could not start: could not access file")
+    assert any("could not bind" in line and "192.0.2.1" in line for line in excinfo.value.log_lines)
+    assert excinfo.value.message == "instance 15/doomed could not start: could not create any TCP/IP sockets"
     assert excinfo.value.hint and str(settings.logdir) in excinfo.value.hint
 
 
@@ -119,6 +123,9 @@ async def test_port_with_a_socket_file_is_refused(settings: Any) -> None:
         ({"name": "ok", "settings": {"bad name": 1}}, "parameter name"),
         ({"name": "ok", "version": "fifteen"}, "major version"),
         ({"name": "ok", "unknown_field": 1}, "unknown_field"),
+        ({"name": "ok", "settings": {"primary_conninfo": "host=x password=s3cret"}}, "password"),
+        ({"name": "ok", "settings": {"x.api_password": "s3cret"}}, "secret"),
+        ({"name": "ok", "standby": {"primary_conninfo": "postgresql://u:s3cret@h/db"}}, "password"),
     ],
 )
 def test_bad_manifests_are_refused_with_the_reason(fields: dict[str, Any], words: str) -> None:
@@ -150,3 +157,38 @@ async def test_missing_binaries_are_named(settings: Any, short_tmp: Path) -> Non
     )
     with pytest.raises(InvalidVersion, match="lacks initdb, pg_ctl"):
         await instances.apply(broken, interface.Instance(name="x", port=free_port()))
+
+
+async def test_failed_creation_empties_a_data_directory_that_was_there(settings: Any) -> None:
+    datadir = Path(settings.prefix) / "srv" / "pgsql" / "15" / "doomed" / "data"
+    datadir.mkdir(parents=True, mode=0o700)
+    manifest = interface.Instance(name="doomed", port=free_port(), settings={"work_mem": "bogus"})
+    with pytest.raises(ConfigurationError):
+        await instances.apply(settings, manifest)
+    assert datadir.is_dir()
+    assert list(datadir.iterdir()) == []
+    assert not instances.exists("doomed", "15", settings)
+
+
+async def test_the_same_manifest_applied_twice_at_once_creates_once(settings: Any) -> None:
+    import asyncio
+
+    manifest = interface.Instance(name="twin", port=free_port())
+    results = await asyncio.gather(instances.apply(settings, manifest), instances.apply(settings, manifest))
+    assert sorted(str(r.change_state) for r in results) == ["None", "created"]
+    assert system.Instance.system_lookup("twin", "15", settings).status().status == "running"
+
+
+async def test_two_creations_on_one_port_at_once(settings: Any) -> None:
+    import asyncio
+
+    port = free_port()
+    results = await asyncio.gather(
+        instances.apply(settings, interface.Instance(name="first", port=port)),
+        instances.apply(settings, interface.Instance(name="second", port=port)),
+        return_exceptions=True,
+    )
+    assert sorted(type(r).__name__ for r in results) == ["InstanceApplyResult", "PortInUse"]
+    made = [name for name in ("first", "second") if instances.exists(name, "15", settings)]
+    assert len(made) == 1
+    assert system.Instance.system_lookup(made[0], "15", settings).status().status == "running"

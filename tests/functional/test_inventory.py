@@ -85,3 +85,26 @@ async def test_names_cannot_escape_the_prefix_through_symlinks(settings: Any, sh
     (base / "evil").symlink_to(outside)
     with pytest.raises(Exception, match="outside"):
         _ = system.BaseInstance("evil", "15", settings).datadir
+
+
+async def test_dropping_main_keeps_the_logs_of_main_foo(make_instance: Any, settings: Any) -> None:
+    await make_instance("main")
+    other = await make_instance("main-foo")
+    logs = other.log_files()
+    assert logs
+    await instances.drop(system.Instance.system_lookup("main", "15", settings))
+    assert all(path.exists() for path in logs)
+    assert other.status().status == "running"
+
+
+async def test_dropping_a_crashed_instance_frees_its_port(make_instance: Any, settings: Any) -> None:
+    from pglift_tui import ctl
+    from pglift_tui.models import interface
+
+    instance = await make_instance()
+    port = instance.port
+    await ctl.kill(instance)
+    await instances.drop(instance)
+    assert not list(settings.socket_directory.glob(f".s.PGSQL.{port}*"))
+    await instances.apply(settings, interface.Instance(name="again", port=port))
+    assert system.Instance.system_lookup("again", "15", settings).status().status == "running"

@@ -104,5 +104,12 @@ async def test_hangup_ends_the_dashboard(make_instance: Any, tmux: Tmux, site: d
     pid = tmux.pane_pid()
     dashboard = psutil.Process(pid)
     tmux("kill-server")  # the terminal goes away, as when an SSH session drops
-    dashboard.wait(timeout=10)
-    assert not psutil.pid_exists(pid) or dashboard.status() == psutil.STATUS_ZOMBIE
+    # Exited is enough: a zombie waits for whoever reaps it (this machine's init is slow to).
+    wait(lambda: _exited(dashboard), "the dashboard to exit", timeout=15)
+
+
+def _exited(process: psutil.Process) -> bool:
+    try:
+        return process.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True

@@ -73,6 +73,11 @@ def test_edit_in_place_keeps_comments_and_drops_duplicates() -> None:
     assert lines[-1] == "statement_timeout = '5s'"
 
 
+def test_edit_keeps_quotes_in_comments() -> None:
+    text = conf.edit("log_line_prefix = '%m '  # keep 'this' one\n", {"log_line_prefix": "%t "})
+    assert text == "log_line_prefix = '%t '  # keep 'this' one\n"
+
+
 def test_render_quotes_safely() -> None:
     assert conf.render("it's \\ here") == "'it''s \\\\ here'"
     assert conf.render(True) == "on"

@@ -11,6 +11,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select
 
+from ... import names
 from ...models import interface
 
 FIELDS = ("name", "port", "version", "state", "settings", "surole_password")
@@ -37,10 +38,21 @@ class CreateDialog(ModalScreen[interface.Instance | None]):
                 yield Input(str(self.port), id="port", type="integer")
                 yield Label("", id="port-error", classes="field-error")
                 yield Label("Version")
-                yield Select(
-                    [(v, v) for v in self.versions], value=self.versions[0], id="version", allow_blank=False
-                )
-                yield Label("", id="version-error", classes="field-error")
+                if self.versions:
+                    yield Select(
+                        [(v, v) for v in self.versions],
+                        value=self.versions[0],
+                        id="version",
+                        allow_blank=False,
+                    )
+                    yield Label("", id="version-error", classes="field-error")
+                else:
+                    yield Label(
+                        "No PostgreSQL installation found: install the server package, "
+                        "or list one in postgresql.versions",
+                        id="version-error",
+                        classes="field-error",
+                    )
                 yield Label("State")
                 yield Select(
                     [("started", "started"), ("stopped", "stopped")],
@@ -57,7 +69,7 @@ class CreateDialog(ModalScreen[interface.Instance | None]):
                 yield Label("", id="surole_password-error", classes="field-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Cancel", id="cancel", variant="primary")
-                yield Button("Create (ctrl+s)", id="create", variant="success")
+                yield Button("Create (ctrl+s)", id="create", variant="success", disabled=not self.versions)
 
     def on_mount(self) -> None:
         self.query_one("#name", Input).focus()
@@ -101,6 +113,26 @@ class CreateDialog(ModalScreen[interface.Instance | None]):
                 self.query_one(f"#{target}-error", Label).update(error["msg"].removeprefix("Value error, "))
             return None
 
+    def on_input_changed(self, event: Input.Changed) -> None:
+        """Check the field as it is typed, with the same rules the manifest model applies."""
+        field = event.input.id
+        if field not in ("name", "port", "settings"):
+            return
+        value = event.value.strip()
+        message = ""
+        try:
+            if field == "name" and value:
+                names.check_name(value)
+            elif field == "port" and value:
+                if not value.isdigit():
+                    raise ValueError(f"invalid port {value!r}: give a number")
+                names.check_port(int(value))
+            elif field == "settings":
+                names.check_settings(self._settings())
+        except ValueError as exc:
+            message = str(exc)
+        self.query_one(f"#{field}-error", Label).update(message)
+
     def on_input_submitted(self) -> None:
         self.action_submit()
 
@@ -111,6 +143,8 @@ class CreateDialog(ModalScreen[interface.Instance | None]):
             self.dismiss(None)
 
     def action_submit(self) -> None:
+        if not self.versions:
+            return
         manifest = self.manifest()
         if manifest is not None:
             self.dismiss(manifest)

@@ -250,8 +250,12 @@ class DashboardScreen(Screen[None]):
             if manifest is None:
                 return
             key = f"{manifest.version}/{manifest.name}"
-            self.notify(f"creating {key}…")
-            self.dispatcher.submit(key, spec, lambda: self.source.run("create", key, manifest=manifest))
+            if self.dispatcher.submit(key, spec, lambda: self.source.run("create", key, manifest=manifest)):
+                self.notify(f"creating {key}…")
+            else:
+                self.notify(
+                    f"{key}: busy, {self.dispatcher.running.get(key)} in progress", severity="warning"
+                )
 
         # Finding installed versions may run `postgres --version`: not on the event loop.
         versions = await asyncio.to_thread(self.source.versions)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 
 from textual.app import ComposeResult
@@ -41,7 +42,7 @@ class EventsScreen(Screen[None]):
         self.run_worker(self._load(), name="events", group="events", exclusive=True, exit_on_error=False)
 
     async def _load(self) -> None:
-        events = self.source.events(LIMIT)
+        events = await asyncio.to_thread(self.source.events, LIMIT)
         table = self.query_one(DataTable)
         table.clear()
         for event in events:
