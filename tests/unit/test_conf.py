@@ -119,3 +119,26 @@ def test_write_atomic_keeps_the_mode(tmp_path: Path) -> None:
     assert path.read_text() == "a = 2\n"
     assert path.stat().st_mode & 0o777 == 0o640
     assert [p.name for p in tmp_path.iterdir()] == ["f.conf"]
+
+
+@pytest.mark.parametrize(
+    ("text", "port"),
+    [
+        ("#port = 1\nport = 5433  # here\n", 5433),
+        ("port=5434\n# report = 9\nsupport = 1\n", 5434),
+        ("  Port 5435\n", 5435),
+        ("port = 1\nport = '5436'\n", 5436),
+        ("listen_addresses = 'x'\n", None),
+    ],
+)
+def test_configured_port_scan(tmp_path: Path, text: str, port: int | None) -> None:
+    (tmp_path / "postgresql.conf").write_text(text)
+    assert conf.configured_port(tmp_path) == port
+
+
+def test_configured_port_follows_includes(tmp_path: Path) -> None:
+    (tmp_path / "extra.conf").write_text("port = 7000\n")
+    (tmp_path / "postgresql.conf").write_text("port = 5432\ninclude_if_exists = 'extra.conf'\n")
+    assert conf.configured_port(tmp_path) == 7000
+    (tmp_path / "postgresql.auto.conf").write_text("port = 7001\n")
+    assert conf.configured_port(tmp_path) == 7001
