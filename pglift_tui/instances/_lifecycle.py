@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import os
 import time
 from collections.abc import AsyncIterator
@@ -39,11 +38,15 @@ async def check_configuration(instance: system.PostgreSQLInstance, config_file: 
             + ("; ".join(reasons) or exc.stderr.strip()),
             hint="fix postgresql.conf (or the settings asked for) and retry",
         ) from None
-    missing = [lib for lib in _libraries(result.stdout) if not _library_exists(instance, lib)]
+    libraries = _libraries(result.stdout)
+    if not libraries:
+        return
+    libdir = await _pkglibdir(instance)
+    missing = [lib for lib in libraries if not _library_exists(libdir, lib)]
     if missing:
         raise ConfigurationError(
             f"instance {instance}: shared_preload_libraries names {', '.join(map(repr, missing))}, "
-            f"not found in {_pkglibdir(instance)}",
+            f"not found in {libdir}",
             hint="install the extension's package, or remove it from shared_preload_libraries",
         )
 
@@ -52,24 +55,28 @@ def _libraries(value: str) -> list[str]:
     return [part.strip().strip('"') for part in value.strip().split(",") if part.strip()]
 
 
-@functools.cache
-def _pkglibdir_of(bindir: str) -> str:
-    pg_config = os.path.join(bindir, "pg_config")
-    try:
-        return cmd.run_sync([pg_config, "--pkglibdir"], timeout=30).stdout.strip()
-    except CommandError:
-        return os.path.join(os.path.dirname(bindir), "lib")
+#: $libdir of each bin directory, asked of pg_config once.
+_libdirs: dict[str, str] = {}
 
 
-def _pkglibdir(instance: system.PostgreSQLInstance) -> str:
-    return _pkglibdir_of(str(instance.bindir))
+async def _pkglibdir(instance: system.PostgreSQLInstance) -> str:
+    bindir = str(instance.bindir)
+    if bindir not in _libdirs:
+        try:
+            found = (
+                await cmd.run([os.path.join(bindir, "pg_config"), "--pkglibdir"], timeout=30)
+            ).stdout.strip()
+        except CommandError:
+            found = os.path.join(os.path.dirname(bindir), "lib")
+        _libdirs[bindir] = found
+    return _libdirs[bindir]
 
 
-def _library_exists(instance: system.PostgreSQLInstance, name: str) -> bool:
+def _library_exists(libdir: str, name: str) -> bool:
     """Where the server would look: $libdir, with or without the .so suffix."""
-    path = name.replace("$libdir", _pkglibdir(instance))
+    path = name.replace("$libdir", libdir)
     if "/" not in path:
-        path = os.path.join(_pkglibdir(instance), path)
+        path = os.path.join(libdir, path)
     return os.path.exists(path) or os.path.exists(path + ".so")
 
 

@@ -191,9 +191,12 @@ class PostgreSQLInstance(BaseInstance):
     def standby_signal(self) -> Path:
         return self.datadir / "standby.signal"
 
-    def socket_directory(self) -> Path:
-        """Where the server puts its socket: its pid file says, else its configuration."""
-        st = self.status()
+    def socket_directory(self, st: PostmasterStatus | None = None) -> Path:
+        """Where the server puts its socket: its pid file says, else its configuration.
+
+        `st` is the status the caller already read, to spare reading the pid file again.
+        """
+        st = st or self.status()
         if st.pidfile is not None and st.pidfile.socket_dir and st.status == "running":
             return Path(st.pidfile.socket_dir)
         entry = conf.read(self.datadir).get("unix_socket_directories")

@@ -72,23 +72,19 @@ def test_command_error_keeps_argv_and_says_what_failed() -> None:
     assert error.argv == ["/usr/bin/initdb", "-D", "/x"]
 
 
+def _event(**fields: object) -> journal.Event:
+    base: dict[str, object] = {
+        "time": 0, "user": "u", "pid": 1, "instance": "15/a", "datadir": "/d", "action": "x", "result": "ok",
+        "duration": 0.1,
+    }  # fmt: skip
+    return journal.Event.model_validate(base | fields)
+
+
 def test_journal_appends_reads_newest_first_and_redacts(tmp_path: Path) -> None:
     settings = Settings(prefix=tmp_path, state_dir=tmp_path / "state")
     for i in range(5):
-        journal.append(
-            settings,
-            journal.Event(
-                time=i,
-                user="u",
-                pid=1,
-                instance="15/a",
-                datadir=f"/d{i % 2}",
-                action=f"a{i}",
-                result="ok",
-                duration=0.1,
-                error="conninfo password=hunter2 failed" if i == 4 else None,
-            ),
-        )
+        error = "conninfo password=hunter2 failed" if i == 4 else None
+        journal.append(settings, _event(time=i, datadir=f"/d{i % 2}", action=f"a{i}", error=error))
     events = journal.read(settings)
     assert [e.action for e in events] == ["a4", "a3", "a2", "a1", "a0"]
     assert events[0].error == "conninfo password=******** failed"
@@ -101,19 +97,7 @@ def test_journal_appends_reads_newest_first_and_redacts(tmp_path: Path) -> None:
 def test_journal_reads_across_chunk_boundaries(tmp_path: Path) -> None:
     settings = Settings(prefix=tmp_path, state_dir=tmp_path)
     for i in range(3000):
-        journal.append(
-            settings,
-            journal.Event(
-                time=i,
-                user="u",
-                pid=1,
-                instance="15/a",
-                datadir="/d",
-                action="x" * 20,
-                result="ok",
-                duration=0,
-            ),
-        )
+        journal.append(settings, _event(time=i, action="x" * 20))
     events = journal.read(settings)
     assert [e.time for e in events] == list(range(2999, -1, -1))
 
