@@ -63,12 +63,23 @@ def _parser() -> argparse.ArgumentParser:
     apply.add_argument("-f", "--file", required=True, type=Path, help="manifest (YAML or JSON; - for stdin)")
     apply.add_argument("--json", action="store_true", help="JSON output")
 
-    for name, text in (("start", "start"), ("stop", "stop"), ("restart", "restart"), ("reload", "reload")):
-        cmd = sub.add_parser(name, help=f"{text} an instance")
+    for name, text in (
+        ("start", "start an instance"),
+        ("stop", "stop an instance"),
+        ("restart", "restart an instance"),
+        ("reload", "reload an instance's configuration"),
+        ("promote", "promote a standby to a primary"),
+        ("drop", "drop an instance: its data, WAL and logs are deleted"),
+    ):
+        cmd = sub.add_parser(name, help=text)
         cmd.add_argument("name")
         cmd.add_argument("--version", dest="pg_version", metavar="V")
         if name in ("stop", "restart"):
             cmd.add_argument("--mode", choices=("smart", "fast", "immediate"), default="fast")
+        if name == "drop":
+            cmd.add_argument(
+                "--force", action="store_true", help="drop a primary even though standbys stream from it"
+            )
     return parser
 
 
@@ -179,6 +190,10 @@ async def _lifecycle(args: argparse.Namespace, settings: Settings) -> int:
         await instances.stop(instance, mode=args.mode)
     elif args.command == "restart":
         await instances.restart(instance, mode=args.mode)
+    elif args.command == "promote":
+        await instances.promote(instance)
+    elif args.command == "drop":
+        await instances.drop(instance, force=args.force)
     else:
         await instances.reload(instance)
     return 0
@@ -227,6 +242,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], Coroutine[Any, Any,
     "stop": _lifecycle,
     "restart": _lifecycle,
     "reload": _lifecycle,
+    "promote": _lifecycle,
+    "drop": _lifecycle,
 }
 
 

@@ -28,12 +28,16 @@ async def run(
     env: Mapping[str, str] | None = None,
     check: bool = True,
     timeout: float | None = None,
+    input: bytes | None = None,
 ) -> Result:
-    """Run `argv` without blocking the event loop; stdin is closed."""
+    """Run `argv` without blocking the event loop; stdin is `input`, else closed.
+
+    `input` is how a secret reaches a program when no file will do: a pipe, never argv.
+    """
     try:
         proc = await asyncio.create_subprocess_exec(
             *argv,
-            stdin=asyncio.subprocess.DEVNULL,
+            stdin=asyncio.subprocess.DEVNULL if input is None else asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             env=dict(env) if env is not None else None,
@@ -41,7 +45,7 @@ async def run(
     except FileNotFoundError:
         raise CommandError(argv, 127, f"{argv[0]}: program not found") from None
     try:
-        out, err = await asyncio.wait_for(proc.communicate(), timeout)
+        out, err = await asyncio.wait_for(proc.communicate(input), timeout)
     except BaseException:
         if proc.returncode is None:
             proc.kill()

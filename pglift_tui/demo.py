@@ -1,8 +1,9 @@
 """A few real instances in a prefix of their own, so a newcomer sees the tool at work.
 
-`pglift-tui --demo` makes them if missing (two running, one stopped, one crashed)
-and opens the dashboard on them; `--demo --reset` removes all the demo made. The
-crashed one is a real crash: its postmaster is killed, leaving a stale pid file.
+`pglift-tui --demo` makes them if missing (two running primaries, a streaming
+standby of the first, one stopped, one crashed) and opens the dashboard on them;
+`--demo --reset` removes all the demo made. The crashed one is a real crash: its
+postmaster is killed, leaving a stale pid file.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class DemoInstance:
 DEMO = (
     DemoInstance("main", "started", {"work_mem": "16MB", "log_min_duration_statement": "250ms"}),
     DemoInstance("reporting", "started", {"max_connections": 40, "shared_buffers": "64MB"}),
+    DemoInstance("replica", "standby of main", {}),
     DemoInstance("archive", "stopped", {}),
     DemoInstance("legacy", "crashed", {}),
 )
@@ -66,15 +68,22 @@ async def ensure(settings: Settings) -> list[str]:
     for demo in DEMO:
         if instances.exists(demo.name, None, settings):
             continue
-        state = "started" if demo.state == "crashed" else demo.state
-        manifest = interface.Instance.model_validate(
-            {
-                "name": demo.name,
-                "port": _free_port(taken, settings),
-                "state": state,
-                "settings": demo.settings,
+        state = "stopped" if demo.state == "stopped" else "started"
+        fields: dict[str, object] = {
+            "name": demo.name,
+            "port": _free_port(taken, settings),
+            "state": state,
+            "settings": demo.settings,
+        }
+        if demo.state.startswith("standby of "):
+            primary = system.Instance.system_lookup(demo.state.split()[-1], None, settings)
+            await instances.start(primary)
+            fields["standby"] = {
+                "primary_conninfo": f"host={primary.socket_directory()} port={primary.port} "
+                f"user={settings.postgresql.replrole}",
+                "slot": demo.name,
             }
-        )
+        manifest = interface.Instance.model_validate(fields)
         await instances.apply(settings, manifest)
         if demo.state == "crashed":
             await _crash(system.Instance.system_lookup(demo.name, None, settings))
@@ -130,8 +139,10 @@ def start_workload(settings: Settings) -> threading.Thread:
 async def reset(settings: Settings) -> list[str]:
     """Drop every instance under the demo prefix, then the prefix itself."""
     dropped = []
-    async for item in instances.ls(settings):
-        await instances.drop(system.Instance.system_lookup(item.name, item.version, settings))
+    # Standbys first: their slots on the primaries go with them.
+    items = sorted([item async for item in instances.ls(settings)], key=lambda item: item.role != "standby")
+    for item in items:
+        await instances.drop(system.Instance.system_lookup(item.name, item.version, settings), force=True)
         dropped.append(f"{item.version}/{item.name}")
     for path in (settings.prefix, settings.run_prefix):
         if path.exists():

@@ -1,8 +1,10 @@
 """Client authentication files written at creation: never `trust`.
 
 Locally, peer authentication with an ident map that lets the instance's OS owner
-connect as the superuser role (and any OS user as the role of the same name); over
-TCP, passwords (SCRAM by default). Replication gets the same rules.
+connect as the superuser role and the replication role (and any OS user as the role
+of the same name); over TCP, passwords (SCRAM by default). Replication gets the same
+rules: a standby of the same owner streams over the socket without a password, one
+over TCP with the replication role's password.
 """
 
 from __future__ import annotations
@@ -31,10 +33,11 @@ def pg_ident(settings: Settings, os_user: str) -> str:
     surole = settings.postgresql.surole.name
     lines = [
         "# pg_ident.conf written by pglift-tui at creation.",
-        "# The instance's owner may connect as the superuser role; every OS user",
-        "# may connect as the role of the same name.",
+        "# The instance's owner may connect as the superuser and replication roles;",
+        "# every OS user may connect as the role of the same name.",
         "# MAPNAME   SYSTEM-USERNAME  PG-USERNAME",
         f"{MAP:<11} {os_user:<16} {surole}",
+        f"{MAP:<11} {os_user:<16} {settings.postgresql.replrole}",
         f"{MAP:<11} {'/^(.*)$':<16} \\1",
     ]
     return "\n".join(lines) + "\n"

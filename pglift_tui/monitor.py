@@ -40,9 +40,12 @@ SELECT (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backe
        CASE WHEN pg_is_in_recovery()
             THEN pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::bigint
        END AS lag_bytes,
-       CASE WHEN pg_is_in_recovery()
-            THEN extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 END AS lag_seconds,
-       (SELECT bool_or(pending_restart) FROM pg_settings) AS pending_restart
+       CASE WHEN NOT pg_is_in_recovery() THEN NULL
+            -- Caught up: no lag, however old the last replayed transaction is.
+            WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
+            ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 END AS lag_seconds,
+       (SELECT bool_or(pending_restart) FROM pg_settings) AS pending_restart,
+       (SELECT count(*) FROM pg_stat_replication WHERE state <> 'backup')::int AS standbys
 """
 
 
@@ -58,6 +61,8 @@ class InstanceView:
     lag_bytes: int | None = None
     lag_seconds: float | None = None
     pending_restart: bool | None = None
+    #: Standbys streaming from this server now (pg_stat_replication).
+    standbys: int | None = None
     #: Why the server could not be probed.
     error: str | None = None
     #: "stop by pid 42 (alice)" when another process holds the instance's lock.
@@ -128,6 +133,7 @@ class Monitor:
             lag_bytes=row["lag_bytes"],
             lag_seconds=None if row["lag_seconds"] is None else round(row["lag_seconds"], 1),
             pending_restart=bool(row["pending_restart"]),
+            standbys=row["standbys"],
         )
 
     async def _query(self, probe: _Probe, item: InstanceListItem) -> dict[str, Any]:

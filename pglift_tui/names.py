@@ -26,6 +26,8 @@ RESERVED_PARAMS = {
     "include": "include directives are not parameters; edit postgresql.conf by hand",
     "include_dir": "include directives are not parameters; edit postgresql.conf by hand",
     "include_if_exists": "include directives are not parameters; edit postgresql.conf by hand",
+    "primary_conninfo": "give it as the manifest's standby.primary_conninfo",
+    "primary_slot_name": "give it as the manifest's standby.slot",
 }
 
 

@@ -9,6 +9,7 @@ from ._configure import configure, pending_restart, settings
 from ._create import init
 from ._lifecycle import reload, restart, start, stop, stopped
 from ._query import exists, get, ls
+from ._replication import promote
 
 __all__ = [
     "apply",
@@ -19,6 +20,7 @@ __all__ = [
     "init",
     "ls",
     "pending_restart",
+    "promote",
     "reload",
     "restart",
     "settings",

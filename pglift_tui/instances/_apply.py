@@ -14,16 +14,25 @@ from ..fs import remove_empty_parents
 from ..locks import lock_path
 from ..models import interface, system
 from ..settings import Settings
+from . import _replication
 from ._action import Record, action, refuse_root
 from ._configure import configure, pending_restart
 from ._create import create, own_root
 from ._lifecycle import restart, start, stop
 
 
-async def drop(instance: system.Instance) -> None:
-    """Stop the server and remove everything it had: data, WAL, logs, socket, its directories."""
-    async with action(instance, "drop"):
+async def drop(instance: system.Instance, *, force: bool = False) -> None:
+    """Stop the server and remove everything it had: data, WAL, logs, socket, its directories.
+
+    A primary with live standbys is refused unless `force`: dropping it would cut
+    them off. A standby's slot that we made on its primary is dropped with it.
+    """
+    async with action(instance, "drop") as record:
+        await _replication.refuse_cutting_off(instance, "drop it", force)
         await ctl.stop(instance, "immediate")
+        problem = await _replication.forget_standby(instance)
+        if problem:
+            record.details["warning"] = problem
         settings = instance.settings
         ctl.clear_stale_socket(instance, instance.socket_directory(), instance.port, dead_too=True)
         for template in (settings.postgresql.datadir, settings.postgresql.waldir):
@@ -139,6 +148,13 @@ async def _update(
     elif manifest.state == "restarted" or (pending and manifest.restart_on_changes and running):
         await _restart_or_restore(current, previous if diff else None)
         pending = False
+        changed = True
+    if (
+        manifest.standby is not None
+        and manifest.standby.status == "promoted"
+        and current.standby_signal.exists()
+    ):
+        await _replication.promote(current)  # pglift's way to ask for a promotion in a manifest
         changed = True
     record.details["changed"] = sorted(diff)
     if not changed:

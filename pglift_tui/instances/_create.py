@@ -18,7 +18,9 @@ from .. import cmd, conf, ctl, hba, locks, names, ports
 from ..exceptions import InstanceAlreadyExists, PortInUse
 from ..fs import Created
 from ..models import interface, system
+from ..replication import PrimaryCheck
 from ..settings import Settings
+from . import _replication
 from ._action import action, action_sync
 from ._configure import configure
 from ._lifecycle import start
@@ -135,10 +137,11 @@ async def _rollback(
 
 
 async def create(instance: system.BaseInstance, manifest: interface.Instance) -> system.Instance:
-    """initdb, configure, start (unless the manifest says stopped), or leave nothing.
+    """initdb (or pg_basebackup of a primary), configure, start, or leave nothing.
 
     Called with the instance's lock held (apply takes it), so that the check that
-    the instance does not exist still holds when initdb runs.
+    the instance does not exist still holds when initdb runs. A primary gets the
+    replication role; a standby is checked against its primary before any copy.
     """
     settings = instance.settings
     if instance.exists():
@@ -154,24 +157,38 @@ async def create(instance: system.BaseInstance, manifest: interface.Instance) ->
         created = Created()
         logs_before = set(instance.log_files())
         ours = False
+        standby = manifest.standby
+        checked: PrimaryCheck | None = None
         try:
             held = ports.holder(port, settings)
             if held is not None:
                 raise PortInUse(f"port {port} is already used by {held}", hint="choose another port")
+            if standby is not None:
+                record.details["primary"] = standby.primary_conninfo
+                checked = await _replication.check_primary(instance, standby)
             created.mkdir(instance.logdir, shared=True)
             if not settings.socket_directory.exists():
                 created.mkdir(settings.socket_directory, shared=True)
             _make_dirs(instance, created)
             ours = True
-            with _password_file(_secret(manifest)) as pwfile:
-                await cmd.run(initdb_argv(instance, manifest, pwfile), timeout=INITDB_TIMEOUT)
+            if standby is not None and checked is not None:
+                await _replication.clone(instance, standby, checked)
+            else:
+                with _password_file(_secret(manifest)) as pwfile:
+                    await cmd.run(initdb_argv(instance, manifest, pwfile), timeout=INITDB_TIMEOUT)
             _write_auth_files(instance)
             await configure(instance, manifest, _creating=True, _is_running=False)
+            if standby is not None:
+                _replication.configure_standby(instance, standby)
+            else:
+                await _replication.create_replrole(instance, manifest)
             new = system.Instance(instance.name, instance.version, settings)
             if manifest.state in ("started", "restarted"):
                 await start(new)
         except BaseException:
             await asyncio.shield(_rollback(instance, created, ours, logs_before))
+            if standby is not None:
+                await asyncio.shield(_replication.undo_clone(instance, standby, checked))
             raise
     return new
 

@@ -14,13 +14,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .. import binaries, cmd, conf, db, names
+from .. import binaries, cmd, conf, db, names, replication
 from ..exceptions import InstanceNotFound
 from ..models import interface, system
 from ..settings import Settings
 from ..status import status
 from ._action import refuse_root
 from ._configure import pending_restart
+from ._replication import lag, standby_model
 
 
 def exists(name: str, version: str | None, settings: Settings) -> bool:
@@ -32,7 +33,9 @@ def exists(name: str, version: str | None, settings: Settings) -> bool:
     return True
 
 
-def list_item(version: str, name: str, datadir: str) -> interface.InstanceListItem:
+def list_item(
+    version: str, name: str, datadir: str, diverged: dict[int, str] | None = None
+) -> interface.InstanceListItem:
     st = status(datadir)
     port = None
     started_at = None
@@ -42,6 +45,10 @@ def list_item(version: str, name: str, datadir: str) -> interface.InstanceListIt
     if port is None:
         port = conf.configured_port(datadir) or names.DEFAULT_PORT
     role: interface.Role = "standby" if os.path.exists(datadir + "/standby.signal") else "primary"
+    diverged_by = None
+    if diverged and role == "primary" and st.status == "running":
+        by = diverged.get(port)
+        diverged_by = by.replace("-", "/", 1) if by and by != f"{version}-{name}" else None
     # Built without validation: every field comes from our own checks above, and
     # `ls` makes one of these per instance at every refresh.
     return interface.InstanceListItem.model_construct(
@@ -54,6 +61,7 @@ def list_item(version: str, name: str, datadir: str) -> interface.InstanceListIt
         phase=st.phase,
         role=role,
         started_at=started_at,
+        diverged_by=diverged_by,
     )
 
 
@@ -62,9 +70,10 @@ async def ls(settings: Settings, *, version: str | None = None) -> AsyncIterator
     refuse_root()
     if version is not None:
         binaries.check_version(settings, version)
+    diverged = replication.diverged(settings)
     for found_version, name, datadir in system.find_datadirs(settings):
         if version is None or found_version == version:
-            yield list_item(found_version, name, datadir)
+            yield list_item(found_version, name, datadir, diverged)
 
 
 async def _checksums_from_control(instance: system.Instance) -> bool | None:
@@ -80,31 +89,21 @@ async def _checksums_from_control(instance: system.Instance) -> bool | None:
     return None
 
 
-def _standby(instance: system.Instance) -> interface.Standby | None:
-    if not instance.standby_signal.exists():
-        return None
-    auto = conf.read(instance.datadir)
-    conninfo = auto.get("primary_conninfo")
-    slot = auto.get("primary_slot_name")
-    return interface.Standby(
-        primary_conninfo=conninfo.value if conninfo else "",
-        slot=slot.value if slot and slot.value else None,
-        status="demoted",
-    )
-
-
 async def get(instance: system.Instance) -> interface.Instance:
     """The manifest that describes the instance as it is now."""
     refuse_root()
     values = conf.main_file_values(instance.datadir)
     running = instance.status().status == "running"
+    standby = standby_model(instance)
     fields: dict[str, Any] = {
         "name": instance.name,
         "version": instance.version,
         "port": instance.port,
-        "settings": {k: conf.typed(v) for k, v in values.items() if k != "port"},
+        "settings": {
+            k: conf.typed(v) for k, v in values.items() if k != "port" and k not in names.RESERVED_PARAMS
+        },
         "state": "started" if running else "stopped",
-        "standby": _standby(instance),
+        "standby": standby,
     }
     if running:
         async with db.connect(instance) as cnx:
@@ -117,6 +116,8 @@ async def get(instance: system.Instance) -> interface.Instance:
             if row is not None:
                 fields.update(data_checksums=row["checksums"], locale=row["locale"], encoding=row["encoding"])
             fields["pending_restart"] = await pending_restart(cnx)
+            if standby is not None and standby.status == "demoted":
+                fields["standby"] = standby.model_copy(update=await lag(cnx))
     else:
         fields["data_checksums"] = await _checksums_from_control(instance)
     return interface.Instance.model_validate(fields)

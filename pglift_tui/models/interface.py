@@ -6,6 +6,7 @@ screens cannot leak them by accident.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -19,6 +20,8 @@ Status = Literal["running", "not running", "crashed"]
 Phase = Literal["starting", "ready", "standby", "stopping"]
 Role = Literal["primary", "standby"]
 ConfigValue = str | bool | int | float | None
+#: What PostgreSQL accepts as a replication slot name.
+SLOT_RE = re.compile(r"[a-z0-9_]{1,63}")
 #: {parameter: (old, new)}; None on a side means "not set".
 Diff = dict[str, tuple[ConfigValue, ConfigValue]]
 
@@ -32,8 +35,22 @@ class Standby(BaseModel):
     password: SecretStr | None = Field(default=None, exclude=True)
     slot: str | None = None
     status: Literal["demoted", "promoted"] | None = Field(default=None, json_schema_extra={"readOnly": True})
-    #: Replay lag in bytes, as the standby's own views report it.
+    #: WAL the primary has written that this standby has not replayed yet, in bytes:
+    #: receive lag (not yet received) plus replay lag (received, not yet replayed).
     replication_lag: int | None = Field(default=None, json_schema_extra={"readOnly": True})
+    receive_lag_bytes: int | None = Field(default=None, json_schema_extra={"readOnly": True})
+    replay_lag_bytes: int | None = Field(default=None, json_schema_extra={"readOnly": True})
+    #: How long the unreceived WAL has been waiting, from the primary's last report.
+    receive_lag_seconds: float | None = Field(default=None, json_schema_extra={"readOnly": True})
+    #: Age of the last replayed transaction while received WAL awaits replay; 0 when caught up.
+    replay_lag_seconds: float | None = Field(default=None, json_schema_extra={"readOnly": True})
+
+    @field_validator("slot")
+    @classmethod
+    def _slot(cls, value: str | None) -> str | None:
+        if value is not None and not SLOT_RE.fullmatch(value):
+            raise ValueError(f"invalid slot name {value!r}: use 1 to 63 lower-case letters, digits or '_'")
+        return value
 
     @field_validator("primary_conninfo")
     @classmethod
@@ -114,6 +131,8 @@ class InstanceListItem(BaseModel):
     role: Role = "primary"
     #: When the running server started, as its pid file says.
     started_at: datetime | None = None
+    #: For a running primary: the standby of it that was promoted since (two histories now).
+    diverged_by: str | None = None
 
 
 class PGSetting(BaseModel):

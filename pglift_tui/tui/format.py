@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from ..models.interface import InstanceListItem
 from ..monitor import InstanceView
 
 SPARKS = "▁▂▃▄▅▆▇█"
@@ -31,7 +32,7 @@ COLUMNS = (
     Column("version", "VER", 3, 60),
     Column("port", "PORT", 5, 70),
     Column("status", "STATUS", 11, 98),
-    Column("role", "ROLE", 7, 65),
+    Column("role", "ROLE", 8, 65),
     Column("pid", "PID", 7, 20),
     Column("uptime", "UPTIME", 6, 50),
     Column("conn", "CONN", 8, 55),
@@ -120,7 +121,18 @@ def note(view: InstanceView, action: str | None) -> str:
         parts.append("crashed: a stale postmaster.pid is left; start recovers")
     if view.pending_restart:
         parts.append("a restart is pending")
+    if view.standbys:
+        parts.append(f"{view.standbys} standby(s) streaming")
+    if item.diverged_by:
+        parts.append(f"diverged: {item.diverged_by} was promoted; rebuild this one before it follows again")
     return " · ".join(parts)
+
+
+def role(item: InstanceListItem) -> Cell:
+    """A former primary that kept running after its standby was promoted reads as diverged."""
+    if item.diverged_by:
+        return Cell("diverged", "crashed")
+    return Cell(item.role, "standby" if item.role == "standby" else "")
 
 
 def row(
@@ -139,7 +151,7 @@ def row(
         "version": Cell(item.version, "dim"),
         "port": Cell(str(item.port)),
         "status": status(view, action),
-        "role": Cell(item.role, "standby" if item.role == "standby" else ""),
+        "role": role(item),
         "pid": Cell(str(item.pid) if item.pid else "", "dim"),
         "uptime": Cell(uptime(item.started_at, now) if running else ""),
         "conn": Cell(conn, "warning" if conn and ratio >= 0.8 else ""),

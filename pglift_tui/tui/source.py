@@ -105,8 +105,11 @@ class LiveSource:
             await instances.reload(instance)
             return "configuration reloaded"
         if action == "drop":
-            await instances.drop(instance)
+            await instances.drop(instance, force=bool(options.get("force")))
             return "dropped"
+        if action == "promote":
+            await instances.promote(instance)
+            return "promoted: it accepts writes now"
         raise ValueError(f"unknown action {action!r}")
 
     async def close(self) -> None:

@@ -117,3 +117,31 @@ def test_without_a_terminal_the_dashboard_prints_the_table(settings: Any, short_
         str(yaml.safe_load(manifest.read_text())["port"]),
         "not",
     ]
+
+
+def test_standby_promote_and_drop_from_the_command_line(settings: Any, short_tmp: Path) -> None:
+    port, standby_port = free_port(), free_port()
+    (short_tmp / "p.yaml").write_text(f"name: prim\nport: {port}\n")
+    assert cli(settings, "apply", "-f", str(short_tmp / "p.yaml")).returncode == 0
+    sockets = settings.run_prefix / "postgresql"
+    (short_tmp / "s.yaml").write_text(
+        f"name: stby\nport: {standby_port}\n"
+        f"standby:\n  primary_conninfo: host={sockets} port={port} user=replication\n  slot: stby\n"
+    )
+    assert cli(settings, "apply", "-f", str(short_tmp / "s.yaml")).returncode == 0
+    listed = {row["name"]: row["role"] for row in json.loads(cli(settings, "ls", "--json").stdout)}
+    assert listed == {"prim": "primary", "stby": "standby"}
+
+    refused = cli(settings, "promote", "prim")
+    assert refused.returncode == 1
+    assert "is a primary, not a standby" in refused.stderr
+    refused = cli(settings, "drop", "prim")
+    assert refused.returncode == 1
+    assert "live standby(s): stby" in refused.stderr
+
+    assert cli(settings, "promote", "stby").returncode == 0
+    got = yaml.safe_load(cli(settings, "get", "stby").stdout)
+    assert got["standby"]["status"] == "promoted"
+    assert cli(settings, "drop", "stby").returncode == 0
+    assert cli(settings, "drop", "prim").returncode == 0
+    assert json.loads(cli(settings, "ls", "--json").stdout) == []

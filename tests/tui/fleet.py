@@ -15,7 +15,12 @@ HOST = "demo-host"
 
 
 def _item(
-    name: str, port: int, status: str, pid: int | None = None, up: timedelta | None = None
+    name: str,
+    port: int,
+    status: str,
+    pid: int | None = None,
+    up: timedelta | None = None,
+    role: str = "primary",
 ) -> InstanceListItem:
     return InstanceListItem(
         name=name,
@@ -26,6 +31,7 @@ def _item(
         pid=pid,
         phase="ready" if status == "running" else None,
         started_at=datetime.fromtimestamp(NOW, tz=UTC) - up if up else None,
+        role=role,  # type: ignore[arg-type]
     )
 
 
@@ -37,6 +43,15 @@ def views() -> list[InstanceView]:
             connections=23,
             max_connections=100,
             tps=wave,
+            standbys=1,
+        ),
+        InstanceView(
+            _item("replica", 5438, "running", 4250, timedelta(days=3, hours=4), role="standby"),
+            connections=1,
+            max_connections=100,
+            tps=(0.0, 0.0, 0.0),
+            lag_bytes=16384,
+            lag_seconds=0.4,
         ),
         InstanceView(
             _item("reporting", 5433, "running", 4311, timedelta(hours=5, minutes=12)),

@@ -319,3 +319,34 @@ async def test_command_palette_offers_the_actions(fixed_app: Any) -> None:
         await until(pilot, lambda: isinstance(app.screen, StopDialog), what="the stop confirmation")
         await pilot.press("n")
         await until(pilot, lambda: app.screen is dashboard(app), what="back to the table")
+
+
+async def test_promote_from_the_dashboard(make_instance: Any, settings: Any) -> None:
+    from pglift_tui.tui.dialogs.drop import DropDialog
+
+    from ..functional.pg import query
+
+    primary = await make_instance("prim")
+    conninfo = f"host={primary.socket_directory()} port={primary.port} user=replication"
+    standby = await make_instance("stby", standby={"primary_conninfo": conninfo})
+    async with make_app(settings).run_test(size=(120, 36)) as pilot:
+        await loaded(pilot)
+        screen = dashboard(pilot.app)
+        table = screen.table
+        await until(pilot, lambda: table.views["15/prim"].standbys == 1, what="the standby streaming")
+        assert table.cells["15/stby"][5].text == "standby"
+        await goto(pilot, "15/prim")
+        assert screen.check_action("promote", ()) is None  # a primary has nothing to promote
+        await pilot.press("d")
+        assert isinstance(pilot.app.screen, DropDialog)
+        warning = pilot.app.screen.query_one("#standbys-warning")
+        assert "1 standby(s) stream from it now" in str(warning.render())
+        await pilot.press("escape")
+
+        await goto(pilot, "15/stby")
+        assert screen.check_action("promote", ()) is True
+        await pilot.press("p", "y")
+        await until(pilot, lambda: table.cells["15/stby"][5].text == "primary", what="stby a primary")
+        await until(pilot, lambda: table.cells["15/prim"][5].text == "diverged", what="prim diverged")
+    assert await query(standby, "SELECT pg_is_in_recovery() AS r") == [{"r": False}]
+    assert primary.exists()

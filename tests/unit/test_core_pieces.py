@@ -63,7 +63,14 @@ def test_auth_files_never_trust(tmp_path: Path) -> None:
     ident = [
         line.split() for line in hba.pg_ident(settings, "alice").splitlines() if not line.startswith("#")
     ]
-    assert ident == [["pglift_tui", "alice", "postgres"], ["pglift_tui", "/^(.*)$", "\\1"]]
+    assert ident == [
+        ["pglift_tui", "alice", "postgres"],
+        ["pglift_tui", "alice", "replication"],
+        ["pglift_tui", "/^(.*)$", "\\1"],
+    ]
+    replication_rows = [r for r in rows if r[1] == "replication"]
+    assert ["host", "replication", "all", "127.0.0.1/32", "scram-sha-256"] in replication_rows
+    assert ["local", "replication", "all", "peer", "map=pglift_tui"] in replication_rows
 
 
 def test_command_error_keeps_argv_and_says_what_failed() -> None:

@@ -12,10 +12,11 @@ from textual.widgets import Button, Input, Label
 class DropDialog(ModalScreen[bool]):
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, key: str, name: str) -> None:
+    def __init__(self, key: str, name: str, *, standbys: int = 0) -> None:
         super().__init__()
         self.key = key
         self.name_to_type = name
+        self.standbys = standbys
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -25,6 +26,13 @@ class DropDialog(ModalScreen[bool]):
                 f"Type {self.name_to_type!r} to confirm.",
                 classes="dialog-body",
             )
+            if self.standbys:
+                yield Label(
+                    f"{self.standbys} standby(s) stream from it now: they will be cut off.\n"
+                    "Promote or drop them first to keep them useful.",
+                    classes="dialog-warning",
+                    id="standbys-warning",
+                )
             yield Input(placeholder=self.name_to_type, id="typed")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Cancel", id="cancel", variant="primary")

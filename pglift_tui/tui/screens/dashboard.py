@@ -35,6 +35,8 @@ def _pointless(action: str, view: InstanceView) -> bool:
         return running
     if action in ("stop", "reload"):
         return not running
+    if action == "promote":
+        return not running or view.item.role != "standby"
     return False
 
 
@@ -224,7 +226,7 @@ class DashboardScreen(Screen[None]):
         self._lifecycle("reload")
 
     def action_promote(self) -> None:
-        self.notify("Promote comes with streaming replication.", severity="warning")
+        self._lifecycle("promote")
 
     def action_upgrade(self) -> None:
         self.notify("Major-version upgrades are not available yet.", severity="warning")
@@ -234,12 +236,14 @@ class DashboardScreen(Screen[None]):
         if key is None:
             return
         spec = actions.BY_NAME["drop"]
+        standbys = self.table.views[key].standbys or 0
 
         def drop(answer: bool | None) -> None:
             if answer:
-                self._submit(spec, [key])
+                # The operator was told of the live standbys and typed the name anyway.
+                self._submit(spec, [key], force=standbys > 0)
 
-        self.app.push_screen(DropDialog(key, key.split("/", 1)[1]), drop)
+        self.app.push_screen(DropDialog(key, key.split("/", 1)[1], standbys=standbys), drop)
 
     async def action_create(self) -> None:
         spec = actions.BY_NAME["create"]
