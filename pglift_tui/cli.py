@@ -80,6 +80,24 @@ def _parser() -> argparse.ArgumentParser:
             cmd.add_argument(
                 "--force", action="store_true", help="drop a primary even though standbys stream from it"
             )
+
+    up = sub.add_parser("upgrade", help="upgrade an instance to a newer major version with pg_upgrade")
+    up.add_argument("name")
+    up.add_argument("--version", dest="pg_version", metavar="V", help="the instance's current version")
+    up.add_argument("--to", dest="to_version", metavar="V", help="target version (default: the newest)")
+    up.add_argument("--name", dest="new_name", help="name of the new instance (default: the same)")
+    up.add_argument("--port", type=int, help="port of the new instance (default: the old one's)")
+    up.add_argument("--jobs", type=int, help="pg_upgrade --jobs")
+    up.add_argument(
+        "--mode",
+        choices=("copy", "link", "clone"),
+        default="copy",
+        help="copy (default; the old instance stays usable), link (fast, no extra space; the old "
+        "instance must never start again once the new one has), clone (reflinks, where the "
+        "file system has them)",
+    )
+    up.add_argument("--force", action="store_true", help="even though standbys stream from it")
+    up.add_argument("--analyze", action="store_true", help="then run vacuumdb --analyze-in-stages")
     return parser
 
 
@@ -234,7 +252,37 @@ def _dashboard(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def _upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    from . import instances
+
+    def show(step: instances.Step) -> None:
+        if step.state == "running":
+            print(f"{step.name}…", file=sys.stderr)
+        else:
+            print(f"{step.name} {step.state} in {step.elapsed:.1f} s", file=sys.stderr)
+
+    upgraded = await instances.upgrade_async(
+        _instance(args, settings),
+        version=args.to_version,
+        name=args.new_name,
+        port=args.port,
+        jobs=args.jobs,
+        mode=args.mode,
+        force=args.force,
+        analyze=args.analyze,
+        on_step=show,
+    )
+    new = upgraded.instance
+    for warning in upgraded.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(f"upgraded to {new.version}/{new.name} on port {new.port} ({new.state})")
+    if upgraded.analyze_advice:
+        print(f"advice from pg_upgrade: {upgraded.analyze_advice}")
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]] = {
+    "upgrade": _upgrade,
     "ls": _ls,
     "get": _get,
     "apply": _apply,

@@ -10,6 +10,7 @@ import asyncio
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from .exceptions import CommandError
 
@@ -29,6 +30,7 @@ async def run(
     check: bool = True,
     timeout: float | None = None,
     input: bytes | None = None,
+    cwd: Path | None = None,
 ) -> Result:
     """Run `argv` without blocking the event loop; stdin is `input`, else closed.
 
@@ -41,6 +43,7 @@ async def run(
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             env=dict(env) if env is not None else None,
+            cwd=cwd,
         )
     except FileNotFoundError:
         raise CommandError(argv, 127, f"{argv[0]}: program not found") from None

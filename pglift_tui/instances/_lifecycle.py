@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from .. import cmd, ctl, db
+from .. import cmd, ctl, db, superseded
 from ..exceptions import CommandError, ConfigurationError, InstanceStateError
 from ..models import system
 from ._action import action, refuse_root
@@ -81,9 +81,27 @@ def _library_exists(libdir: str, name: str) -> bool:
 
 
 async def start(
-    instance: system.Instance, *, foreground: bool = False, wait: bool = True, _check: bool = True
+    instance: system.Instance,
+    *,
+    foreground: bool = False,
+    wait: bool = True,
+    _check: bool = True,
+    force: bool = False,
 ) -> None:
-    """Start the server; recover from a stale pid file; a no-op when already running."""
+    """Start the server; recover from a stale pid file; a no-op when already running.
+
+    An instance an upgrade superseded is refused unless `force`: after `--link` it
+    must never start again, and after a copy it would be a second, stale server.
+    """
+    mark = superseded.read(instance.datadir)
+    if mark is not None and not force:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(mark.get("at", 0)))
+        raise InstanceStateError(
+            f"instance {instance} was superseded by {mark.get('by')} "
+            f"(upgrade with --{mark.get('mode')}, {when})",
+            hint="start the new instance; to start this one anyway, use force"
+            + (" (never after --link once the new one has run)" if mark.get("mode") == "link" else ""),
+        )
     if foreground:
         refuse_root()
         postgres = str(instance.bindir / "postgres")

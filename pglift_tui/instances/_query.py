@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .. import binaries, cmd, conf, db, names, replication
+from .. import binaries, cmd, conf, db, names, replication, superseded
 from ..exceptions import InstanceNotFound
 from ..models import interface, system
 from ..settings import Settings
@@ -62,6 +62,7 @@ def list_item(
         role=role,
         started_at=started_at,
         diverged_by=diverged_by,
+        superseded_by=(mark or {}).get("by") if (mark := superseded.read(datadir)) else None,
     )
 
 

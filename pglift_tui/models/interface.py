@@ -133,6 +133,8 @@ class InstanceListItem(BaseModel):
     started_at: datetime | None = None
     #: For a running primary: the standby of it that was promoted since (two histories now).
     diverged_by: str | None = None
+    #: The instance an upgrade made from this one, which stays stopped (`start` refuses it).
+    superseded_by: str | None = None
 
 
 class PGSetting(BaseModel):

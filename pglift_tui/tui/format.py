@@ -104,6 +104,8 @@ def status(view: InstanceView, action: str | None) -> Cell:
         return Cell("running", "running")
     if item.status == "crashed":
         return Cell("crashed", "crashed")
+    if item.superseded_by:
+        return Cell("superseded", "stopped")
     return Cell("stopped", "stopped")
 
 
@@ -123,6 +125,8 @@ def note(view: InstanceView, action: str | None) -> str:
         parts.append("a restart is pending")
     if view.standbys:
         parts.append(f"{view.standbys} standby(s) streaming")
+    if item.superseded_by:
+        parts.append(f"superseded by {item.superseded_by} (upgraded): start refuses it")
     if item.diverged_by:
         parts.append(f"diverged: {item.diverged_by} was promoted; rebuild this one before it follows again")
     return " · ".join(parts)

@@ -48,3 +48,13 @@ class ActionFailed(Message):
     message: str
     hint: str | None = None
     log_lines: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ActionProgress(Message):
+    """A step of a long action (an upgrade) began or ended."""
+
+    key: str
+    step: str
+    state: str
+    elapsed: float = 0.0

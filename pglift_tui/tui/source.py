@@ -110,6 +110,21 @@ class LiveSource:
         if action == "promote":
             await instances.promote(instance)
             return "promoted: it accepts writes now"
+        if action == "upgrade":
+            upgraded = await instances.upgrade_async(
+                instance,
+                version=options.get("version"),
+                mode=options.get("mode", "copy"),
+                analyze=bool(options.get("analyze")),
+                force=bool(options.get("force")),
+                on_step=options.get("on_step"),
+            )
+            new = upgraded.instance
+            words = [f"upgraded to {new.version}/{new.name} on port {new.port}; {key} is superseded"]
+            words += upgraded.warnings
+            if upgraded.analyze_advice:
+                words.append(f"pg_upgrade advises: {upgraded.analyze_advice}")
+            return "\n".join(words)
         raise ValueError(f"unknown action {action!r}")
 
     async def close(self) -> None:
@@ -139,9 +154,15 @@ class LiveSource:
 class FixedSource:
     """Fixed views and events, for pictures that must not move."""
 
-    def __init__(self, views: Sequence[InstanceView], events: Sequence[journal.Event] = ()) -> None:
+    def __init__(
+        self,
+        views: Sequence[InstanceView],
+        events: Sequence[journal.Event] = (),
+        versions: Sequence[str] = (),
+    ) -> None:
         self.views = list(views)
         self.journal = list(events)
+        self.installed = list(versions)
 
     async def snapshot(self) -> list[InstanceView]:
         return list(self.views)
@@ -150,7 +171,8 @@ class FixedSource:
         return self.journal[:limit]
 
     def versions(self) -> list[str]:
-        return sorted({view.item.version for view in self.views}, reverse=True) or ["15"]
+        found = set(self.installed) | {view.item.version for view in self.views}
+        return sorted(found, key=int, reverse=True) or ["15"]
 
     async def run(self, action: str, key: str, **options: Any) -> str:
         raise RuntimeError("a fixed source cannot act")

@@ -52,7 +52,7 @@ async def loaded(pilot: Pilot[Any]) -> None:
 @pytest.fixture
 def fixed_app() -> Callable[..., DashboardApp]:
     def make(**kwargs: Any) -> DashboardApp:
-        source = FixedSource(fleet.views(), fleet.events())
+        source = FixedSource(fleet.views(), fleet.events(), versions=("15", "18"))
         return DashboardApp(source, paused=True, clock=lambda: fleet.NOW, hostname=fleet.HOST, **kwargs)
 
     return make

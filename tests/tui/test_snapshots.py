@@ -47,6 +47,18 @@ def test_stop_confirmation(
 
 
 @pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+def test_upgrade_dialog(
+    snap_compare: Any, fixed_app: Callable[..., DashboardApp], size: tuple[int, int]
+) -> None:
+    async def before(pilot: Pilot[Any]) -> None:
+        await loaded(pilot)
+        await pilot.press("down", "down", "down", "u")  # main, which a standby follows
+        await pilot.pause()
+
+    assert snap_compare(fixed_app(), terminal_size=size, run_before=before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
 def test_failed_start(
     snap_compare: Any, fixed_app: Callable[..., DashboardApp], size: tuple[int, int]
 ) -> None:

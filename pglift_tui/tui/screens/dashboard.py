@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -20,7 +21,15 @@ from ..dialogs.confirm import ConfirmDialog
 from ..dialogs.create import CreateDialog
 from ..dialogs.drop import DropDialog
 from ..dialogs.stop import StopDialog
-from ..messages import ActionFailed, ActionStarted, ActionSucceeded, FleetRefreshed, RefreshFailed
+from ..dialogs.upgrade import UpgradeChoice, UpgradeDialog
+from ..messages import (
+    ActionFailed,
+    ActionProgress,
+    ActionStarted,
+    ActionSucceeded,
+    FleetRefreshed,
+    RefreshFailed,
+)
 from ..source import Source
 from ..widgets.instance_table import InstanceTable
 from ..workers import Dispatcher
@@ -32,11 +41,13 @@ def _pointless(action: str, view: InstanceView) -> bool:
     """Whether `action` would do nothing on this instance (shown dimmed, not hidden)."""
     running = view.item.status == "running"
     if action == "start":
-        return running
+        return running or view.item.superseded_by is not None
     if action in ("stop", "reload"):
         return not running
     if action == "promote":
         return not running or view.item.role != "standby"
+    if action == "upgrade":
+        return view.item.role == "standby" or view.item.superseded_by is not None
     return False
 
 
@@ -63,6 +74,8 @@ class DashboardScreen(Screen[None]):
         self.dispatcher = Dispatcher(self, read_only=read_only)
         self.refreshes = 0
         self._wake = asyncio.Event()
+        #: Instance key -> (step, when it began) of a long action in progress.
+        self._steps: dict[str, tuple[str, float]] = {}
         self._error: str | None = None
 
     def compose(self) -> ComposeResult:
@@ -115,6 +128,7 @@ class DashboardScreen(Screen[None]):
         self._error = None
         with self.app.batch_update():
             self.table.update_views(message.views, message.taken_at)
+            self._tick_steps()
             self._show_status()
             self._show_note()
 
@@ -228,8 +242,35 @@ class DashboardScreen(Screen[None]):
     def action_promote(self) -> None:
         self._lifecycle("promote")
 
-    def action_upgrade(self) -> None:
-        self.notify("Major-version upgrades are not available yet.", severity="warning")
+    async def action_upgrade(self) -> None:
+        key = self.table.cursor_key
+        if key is None:
+            return
+        spec = actions.BY_NAME["upgrade"]
+        view = self.table.views[key]
+        standbys = view.standbys or 0
+        # Finding installed versions may run `postgres --version`: not on the event loop.
+        versions = await asyncio.to_thread(self.source.versions)
+        newer = sorted((v for v in versions if int(v) > int(view.item.version)), key=int, reverse=True)
+
+        def upgrade(choice: UpgradeChoice | None) -> None:
+            if choice is None:
+                return
+
+            def step(event: Any) -> None:  # called on the core's thread: messages are thread-safe
+                self.post_message(ActionProgress(key, event.name, event.state, event.elapsed))
+
+            self._submit(
+                spec,
+                [key],
+                version=choice.version,
+                mode=choice.mode,
+                analyze=choice.analyze,
+                force=standbys > 0,
+                on_step=step,
+            )
+
+        self.app.push_screen(UpgradeDialog(key, newer, standbys=standbys), upgrade)
 
     def action_drop(self) -> None:
         key = self.table.cursor_key
@@ -322,8 +363,24 @@ class DashboardScreen(Screen[None]):
         self._show_note()
         self.refresh_bindings()
 
+    @on(ActionProgress)
+    def _progress(self, message: ActionProgress) -> None:
+        """The running step on the row; its elapsed time grows at each refresh."""
+        if message.state == "running":
+            self._steps[message.key] = (message.step, time.monotonic())
+            self.table.set_action(message.key, message.step)
+        else:
+            self._steps.pop(message.key, None)
+            self.table.set_action(message.key, f"{message.step} {message.state}")
+        self._show_note()
+
+    def _tick_steps(self) -> None:
+        for key, (step, began) in self._steps.items():
+            self.table.set_action(key, f"{step} {time.monotonic() - began:.0f}s")
+
     @on(ActionSucceeded)
     def _succeeded(self, message: ActionSucceeded) -> None:
+        self._steps.pop(message.key, None)
         self.table.set_action(message.key, None)
         self.notify(f"{message.key}: {message.message}", title=message.action)
         self.refresh_bindings()
@@ -331,6 +388,7 @@ class DashboardScreen(Screen[None]):
 
     @on(ActionFailed)
     def _failed(self, message: ActionFailed) -> None:
+        self._steps.pop(message.key, None)
         self.table.set_action(message.key, None)
         text = message.message
         if message.hint:

@@ -1,0 +1,54 @@
+"""An upgrade from the dashboard, on real PostgreSQL 15 and 18 servers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.message import Message
+
+from pglift_tui import instances
+from pglift_tui.models import system
+from pglift_tui.tui.dialogs.upgrade import UpgradeDialog
+from pglift_tui.tui.messages import ActionProgress, ActionSucceeded
+
+from ..conftest import two_versions
+from ..functional.pg import query
+from .conftest import dashboard, loaded, until
+from .test_dashboard import goto, make_app
+
+
+@pytest.fixture
+def settings(short_tmp: Path) -> Any:
+    return two_versions(short_tmp)
+
+
+async def test_upgrade_from_the_dashboard_shows_each_step(make_instance: Any, settings: Any) -> None:
+    old = await make_instance("app")
+    await query(old, "CREATE TABLE t AS SELECT generate_series(1, 100) AS i")
+    seen: list[Message] = []
+    async with make_app(settings).run_test(size=(120, 36), message_hook=seen.append) as pilot:
+        await loaded(pilot)
+        await goto(pilot, "15/app")
+        await pilot.press("u")
+        assert isinstance(pilot.app.screen, UpgradeDialog)
+        await pilot.press("ctrl+s")  # the defaults: 18, copy, then analyze
+        table = dashboard(pilot.app).table
+        succeeded = lambda: any(isinstance(m, ActionSucceeded) for m in seen)  # noqa: E731
+        await until(pilot, succeeded, 120, "the upgrade to end")
+        await until(pilot, lambda: "18/app" in table.order, what="the new row")
+        await until(
+            pilot, lambda: table.cells["15/app"][4].text == "superseded", what="the old row superseded"
+        )
+        assert table.cells["18/app"][4].text == "running"
+    # The hook sees a message at each pump it passes through: each one once here.
+    unique = list({id(m): m for m in seen}.values())
+    steps = [(m.step, m.state) for m in unique if isinstance(m, ActionProgress)]
+    assert [s for s, state in steps if state == "done"] == ["init", "check", "copy", "start", "analyze"]
+    [result] = [m for m in unique if isinstance(m, ActionSucceeded)]
+    assert "upgraded to 18/app" in result.message
+    new = system.Instance.system_lookup("app", "18", settings)
+    assert (await query(new, "SELECT count(*) AS n FROM t")) == [{"n": 100}]
+    assert old.status().status == "not running"
+    assert instances.exists("app", "15", settings)
