@@ -88,6 +88,17 @@ async def events(pilot: Pilot[Any]) -> None:
     await pilot.pause(0.5)
 
 
+def detail(tab: str) -> Callable[[Pilot[Any]], Awaitable[None]]:
+    async def steps(pilot: Pilot[Any]) -> None:
+        await goto(pilot, "15/main")
+        await pilot.press("enter", tab)
+        screen = pilot.app.screen
+        await until(pilot, lambda: getattr(screen, "refreshes", 0) > 2)
+        await pilot.pause(1.0)
+
+    return steps
+
+
 async def failed_start(pilot: Pilot[Any]) -> None:
     screen = dashboard(pilot.app)
     await until(pilot, lambda: "15/broken" in screen.table.order)
@@ -101,7 +112,14 @@ def main() -> None:
     asyncio.run(demo.ensure(settings))
     demo.start_workload(settings)
     OUT.mkdir(exist_ok=True)
-    for name, steps in (("dashboard", nothing), ("help", help_screen), ("stop", stop_confirmation)):
+    for name, steps in (
+        ("dashboard", nothing),
+        ("help", help_screen),
+        ("stop", stop_confirmation),
+        ("detail-overview", detail("1")),
+        ("detail-settings", detail("2")),
+        ("detail-log", detail("5")),
+    ):
         shot(name, steps)
     broken = interface.Instance(
         name="broken", port=5499, state="stopped", settings={"listen_addresses": "192.0.2.1"}

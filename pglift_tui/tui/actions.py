@@ -52,6 +52,8 @@ ACTIONS = (
     Action("c", "create", "New", "Create an instance from a form", mutates=True, progress="creating"),
     Action("d", "drop", "Drop", "Drop the instance: type its name to confirm",
            mutates=True, confirm="name", progress="dropping"),
+    Action("enter", "open", "Open", "Open the instance: overview, settings, config, sessions, log, history",
+           footer=False),
     Action("space", "mark", "Mark", "Mark or unmark the row for a bulk action", footer=False),
     Action("slash", "filter", "Filter", "Filter by name, status or role"),
     Action("e", "events", "Events", "What was done, by this dashboard and by others"),

@@ -17,6 +17,7 @@ from .. import binaries, instances, journal
 from ..models import interface, system
 from ..monitor import InstanceView, Monitor
 from ..settings import Settings
+from .detail_source import Detail, FixedDetail, LiveDetail
 
 #: Seconds an interrupted action may take to undo what it did when the dashboard quits.
 ACTION_GRACE = 30.0
@@ -34,6 +35,8 @@ class Source(Protocol):
     async def close(self) -> None: ...
 
     def shutdown(self, timeout: float) -> None: ...
+
+    def detail(self, key: str) -> Detail: ...
 
 
 class LiveSource:
@@ -127,6 +130,10 @@ class LiveSource:
             return "\n".join(words)
         raise ValueError(f"unknown action {action!r}")
 
+    def detail(self, key: str) -> Detail:
+        """What the detail screen reads, on the background loop's own connection."""
+        return LiveDetail(self._instance(key), self._background())
+
     async def close(self) -> None:
         await asyncio.to_thread(self.shutdown, ACTION_GRACE)
 
@@ -163,6 +170,13 @@ class FixedSource:
         self.views = list(views)
         self.journal = list(events)
         self.installed = list(versions)
+        #: Instance key -> what its detail screen shows (see FixedDetail).
+        self.details: dict[str, dict[str, Any]] = {}
+
+    def detail(self, key: str) -> Detail:
+        from ..inspect import Overview
+
+        return FixedDetail(key, self.details.get(key, {"overview": Overview(running=False)}))
 
     async def snapshot(self) -> list[InstanceView]:
         return list(self.views)

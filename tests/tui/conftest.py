@@ -53,6 +53,7 @@ async def loaded(pilot: Pilot[Any]) -> None:
 def fixed_app() -> Callable[..., DashboardApp]:
     def make(**kwargs: Any) -> DashboardApp:
         source = FixedSource(fleet.views(), fleet.events(), versions=("15", "18"))
+        source.details = fleet.details()
         return DashboardApp(source, paused=True, clock=lambda: fleet.NOW, hostname=fleet.HOST, **kwargs)
 
     return make

@@ -91,3 +91,71 @@ def events() -> list[Event]:
               result=result, duration=duration, error=error)  # type: ignore[arg-type]
         for i, (user, instance, action, result, duration, error) in enumerate(rows)
     ][::-1]  # fmt: skip
+
+
+def _setting(
+    name: str, setting: str, unit: str | None, source: str, context: str, after: str | None = None
+) -> dict:  # type: ignore[type-arg]
+    return {"name": name, "setting": setting, "unit": unit, "source": source, "context": context,
+            "pending_restart": after is not None, "after_restart": after, "vartype": "string",
+            "short_desc": ""}  # fmt: skip
+
+
+def details() -> dict[str, dict]:  # type: ignore[type-arg]
+    """What the detail screen of 15/main shows in pictures."""
+    from pglift_tui.inspect import DirUsage, Overview
+
+    started = datetime.fromtimestamp(NOW, tz=UTC) - timedelta(days=3, hours=4)
+    overview = Overview(
+        running=True,
+        facts={"server_version": "15.18 (Debian 15.18-0+deb12u1)", "started_at": started,
+               "in_recovery": False, "checksums": True, "locale": "C.UTF-8", "encoding": "UTF8",
+               "provider": "libc", "databases_size": 1_234_567_890},
+        standbys=[{"name": "replica", "client": "local", "state": "streaming", "receive_lag_bytes": 0,
+                   "replay_lag_bytes": 16384, "receive_lag_seconds": 0.0, "replay_lag_seconds": 0.4,
+                   "slot": "replica", "slot_retained_bytes": 16384}],
+        slots=[{"slot_name": "replica", "active": True, "retained_bytes": 16384},
+               {"slot_name": "old_backup", "active": False, "retained_bytes": 3_221_225_472}],
+        dirs=[DirUsage("/srv/pg/srv/pgsql/15/main/data", 1_290_000_000, 48_000_000_000),
+              DirUsage("/srv/pg/srv/pgsql/15/main/wal", 402_653_184, 48_000_000_000)],
+    )  # fmt: skip
+    settings = [
+        _setting("archive_mode", "off", None, "default", "postmaster"),
+        _setting("log_min_duration_statement", "250", "ms", "configuration file", "superuser"),
+        _setting("max_connections", "100", None, "configuration file", "postmaster", after="200"),
+        _setting("port", "5432", None, "configuration file", "postmaster"),
+        _setting("shared_buffers", "16384", "8kB", "configuration file", "postmaster"),
+        _setting("statement_timeout", "0", "ms", "default", "user"),
+        _setting("work_mem", "16384", "kB", "configuration file", "user"),
+    ]
+    conf = "/srv/pg/srv/pgsql/15/main/data/postgresql.conf"
+    file_settings = [
+        {"sourcefile": conf, "sourceline": 64, "seqno": 1, "name": "max_connections", "setting": "200",
+         "applied": False, "error": "setting could not be applied"},
+        {"sourcefile": conf, "sourceline": 130, "seqno": 2, "name": "shared_buffers", "setting": "128MB",
+         "applied": True, "error": None},
+        {"sourcefile": conf, "sourceline": 140, "seqno": 3, "name": "work_mem", "setting": "16MB",
+         "applied": True, "error": None},
+    ]  # fmt: skip
+    activity = [
+        {"pid": 4801, "user": "app", "database": "shop", "client": "10.0.4.17", "state": "active",
+         "wait_event_type": "Lock", "wait_event": "transactionid", "xact_age": 754.2, "query_age": 754.2,
+         "query": "UPDATE orders SET status = 'paid' WHERE id = $1"},
+        {"pid": 4822, "user": "report", "database": "shop", "client": "local", "state": "idle in transaction",
+         "wait_event_type": "Client", "wait_event": "ClientRead", "xact_age": 61.0, "query_age": 60.5,
+         "query": "SELECT count(*) FROM orders"},
+        {"pid": 4900, "user": "app", "database": "shop", "client": "10.0.4.18", "state": "idle",
+         "wait_event_type": None, "wait_event": None, "xact_age": None, "query_age": 2.1, "query": "COMMIT"},
+    ]  # fmt: skip
+    log = [
+        "2026-11-25 09:58:01.100 UTC [4242] LOG:  checkpoint starting: time",
+        "2026-11-25 09:58:03.552 UTC [4242] LOG:  checkpoint complete: wrote 312 buffers (1.9%)",
+        "2026-11-25 09:59:10.021 UTC [4801] ERROR:  deadlock detected",
+        "2026-11-25 09:59:10.021 UTC [4801] DETAIL:  Process 4801 waits for ShareLock on transaction 7741",
+        '2026-11-25 09:59:44.700 UTC [4990] FATAL:  password authentication failed for user "app"',
+        "2026-11-25 09:59:50.003 UTC [4242] WARNING:  max_connections: pending restart",
+        '2026-11-25 10:00:00.000 UTC [4242] LOG:  parameter "work_mem" changed to "16MB"',
+    ]
+    history = [e for e in events() if e.instance == "15/main"]
+    return {"15/main": {"overview": overview, "settings": settings, "file_settings": file_settings,
+                        "activity": activity, "log": log, "history": history}}  # fmt: skip

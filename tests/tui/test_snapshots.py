@@ -14,7 +14,7 @@ from textual.pilot import Pilot
 from pglift_tui.tui.app import DashboardApp
 from pglift_tui.tui.messages import ActionFailed
 
-from .conftest import dashboard, loaded
+from .conftest import dashboard, loaded, until
 
 SIZES = [(80, 24), (120, 40)]
 
@@ -104,3 +104,23 @@ def test_no_color(
 
 def test_light_theme(snap_compare: Any, fixed_app: Callable[..., DashboardApp]) -> None:
     assert snap_compare(fixed_app(theme="textual-light"), terminal_size=(80, 24), run_before=loaded)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+@pytest.mark.parametrize("tab", ["1", "2", "3", "4", "5", "6"])
+def test_detail_tabs(
+    snap_compare: Any, fixed_app: Callable[..., DashboardApp], size: tuple[int, int], tab: str
+) -> None:
+    from pglift_tui.tui.screens.detail import DetailScreen
+
+    async def before(pilot: Pilot[Any]) -> None:
+        await loaded(pilot)
+        await pilot.press("down", "down", "down", "enter")  # main
+        screen = pilot.app.screen
+        assert isinstance(screen, DetailScreen)
+        await pilot.press(tab)
+        done = screen.refreshes
+        await until(pilot, lambda: screen.refreshes > done + 1, what="the tab drawn")
+        await pilot.pause()
+
+    assert snap_compare(fixed_app(), terminal_size=size, run_before=before)

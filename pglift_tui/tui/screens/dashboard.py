@@ -11,7 +11,7 @@ from typing import Any
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Input, Static
 
 from ...monitor import InstanceView
@@ -33,6 +33,7 @@ from ..messages import (
 from ..source import Source
 from ..widgets.instance_table import InstanceTable
 from ..workers import Dispatcher
+from .detail import DetailScreen
 from .events import EventsScreen
 from .help import HelpScreen
 
@@ -105,7 +106,10 @@ class DashboardScreen(Screen[None]):
         """One snapshot at a time: the next waits for the interval, a key, or an action's end."""
         forced = True
         while True:
-            if forced or not self.paused:
+            # Under another full screen (an instance's detail), the table is not refreshed:
+            # only what is shown costs queries. It is refreshed at once on return.
+            hidden = self.app.screen is not self and not isinstance(self.app.screen, ModalScreen)
+            if (forced or not self.paused) and not hidden:
                 try:
                     views = await self.source.snapshot()
                 except Exception as exc:  # shown in the status line; the loop goes on
@@ -121,6 +125,9 @@ class DashboardScreen(Screen[None]):
 
     def refresh_now(self) -> None:
         self._wake.set()
+
+    def on_screen_resume(self) -> None:
+        self.refresh_now()
 
     @on(FleetRefreshed)
     def _refreshed(self, message: FleetRefreshed) -> None:
@@ -241,6 +248,17 @@ class DashboardScreen(Screen[None]):
 
     def action_promote(self) -> None:
         self._lifecycle("promote")
+
+    def action_open(self) -> None:
+        key = self.table.cursor_key
+        if key is None:
+            return
+        try:
+            detail = self.source.detail(key)
+        except Exception as exc:  # dropped meanwhile
+            self.notify(str(exc), severity="error")
+            return
+        self.app.push_screen(DetailScreen(detail, interval=self.interval, read_only=self.read_only))
 
     async def action_upgrade(self) -> None:
         key = self.table.cursor_key

@@ -12,6 +12,14 @@ from textual.widgets import Static
 from .. import actions
 from .. import format as fmt
 
+DETAIL = (
+    ("1-6", "overview, settings, config, activity, log, history"),
+    ("/", "the filter or search box of the tab (escape leaves it)"),
+    ("y", "copy the selected value (a setting, a query, a log line) with OSC 52, over SSH too"),
+    ("e", "change a setting: checked against pg_settings, reloaded, restart offered if needed"),
+    ("x K", "activity: cancel the query (the session stays) / terminate the session"),
+    ("escape", "back to the table, the cursor where it was"),
+)
 NAVIGATION = (
     ("↑ ↓ j k", "move"),
     ("PgUp PgDn Home End", "jump"),
@@ -40,6 +48,12 @@ class HelpScreen(ModalScreen[None]):
         sorts = " ".join(f"{d}:{k}" for d, k in zip(actions.SORT_KEYS, fmt.SORTABLE, strict=True))
         table.add_row("1-9", f"sort by a column, again to reverse ({sorts})")
         for key, text in NAVIGATION:
+            table.add_row(key, text)
+        table.add_row("", "")
+        table.add_row("On an instance (enter)", "")
+        for key, text in DETAIL:
+            if self.read_only and key in ("e", "x", "K"):
+                continue
             table.add_row(key, text)
         with VerticalScroll(classes="dialog help"):
             yield Static("Keys", classes="dialog-title")
