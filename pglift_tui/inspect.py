@@ -162,6 +162,16 @@ def offline_overview(instance: PostgreSQLInstance, log_lines: int = 12) -> Overv
     return Overview(running=False, facts=facts, last_log_lines=lines)
 
 
+def offline_settings(instance: PostgreSQLInstance) -> list[dict[str, Any]]:
+    """A stopped server's settings: what postgresql.conf says (the rest is the defaults)."""
+    values = conf.main_file_values(instance.datadir)
+    return [
+        {"name": name, "setting": value, "unit": None, "source": "postgresql.conf", "context": "",
+         "vartype": "string", "pending_restart": False, "after_restart": None, "short_desc": ""}
+        for name, value in sorted(values.items())
+    ]  # fmt: skip
+
+
 async def settings(cnx: AsyncConnection[dict[str, Any]]) -> list[dict[str, Any]]:
     return await _rows(cnx, SETTINGS)
 

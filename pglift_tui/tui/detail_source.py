@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
@@ -93,9 +94,19 @@ class LiveDetail:
             asyncio.to_thread(lambda: [inspect.dir_usage(d) for d in dirs]),
         )
         view.dirs = usage
+        st = self.instance.status()
+        started = view.facts.get("started_at")
+        view.facts.update(
+            pid=st.pid,
+            port=st.pidfile.port if st.pidfile else self.instance.port,
+            socket=str(self.instance.socket_directory(st)),
+            uptime_seconds=time.time() - started.timestamp() if started else None,
+        )
         return view
 
     async def settings(self) -> list[dict[str, Any]]:
+        if not self._running():
+            return await asyncio.to_thread(inspect.offline_settings, self.instance)
         return await self._query(inspect.settings)
 
     async def file_settings(self) -> list[dict[str, Any]]:

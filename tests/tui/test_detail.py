@@ -140,3 +140,26 @@ async def test_a_setting_changed_in_the_form_is_live_or_pending(make_instance: A
             what="the pending restart in Config",
         )
         assert "changed here: work_mem" in str(screen.query_one("#config-summary").render())
+
+
+async def test_settings_sort_and_a_stopped_instances_files(make_instance: Any, settings: Any) -> None:
+    await make_instance("down", state="stopped", settings={"work_mem": "7MB"})
+    async with make_app(settings).run_test(size=(120, 36)) as pilot:
+        await loaded(pilot)
+        await pilot.press("enter")
+        screen = detail_of(pilot)
+        overview = screen.query_one("#overview-text")
+        await until(pilot, lambda: "Not running" in str(overview.render()), what="the offline overview")
+        await pilot.press("2")
+        await until(
+            pilot, lambda: bool(screen.query(SettingsTab)) and screen.query_one(SettingsTab).rows != []
+        )
+        tab = screen.query_one(SettingsTab)
+        # What postgresql.conf says, the server being down.
+        assert ("work_mem", "7MB", "postgresql.conf", "", None) in tab.rows
+        await pilot.press("o", "o")  # by name, then by setting
+        assert tab.sort_column == 1
+        values = [str(row[1]).lower() for row in tab.shown]
+        assert values == sorted(values)
+        await pilot.press("O")
+        assert [str(row[1]).lower() for row in tab.shown] == sorted(values, reverse=True)

@@ -29,6 +29,7 @@ from ..widgets.detail_tabs import (
     OverviewTab,
     SettingsTab,
     Tab,
+    TableTab,
 )
 
 TABS: tuple[tuple[str, str, type[Tab]], ...] = (
@@ -51,6 +52,8 @@ class DetailScreen(Screen[None]):
             for i, (tab_id, label, _) in enumerate(TABS)
         ],
         Binding("slash", "find", "Filter", show=False),
+        Binding("o", "sort", "Sort", show=False),
+        Binding("O", "reverse_sort", "Reverse", show=False),
         Binding("y", "copy", "Copy"),
         Binding("e", "edit", "Edit setting"),
         Binding("x", "signal(False)", "Cancel query"),
@@ -239,6 +242,17 @@ class DetailScreen(Screen[None]):
         word = "terminated" if terminate else "cancelled"
         self.notify(f"backend {pid} {word}" if done else f"backend {pid} was gone already")
         self._wake.set()
+
+    def action_sort(self) -> None:
+        tab = self.current()
+        if isinstance(tab, TableTab):
+            self.notify(f"sorted by {tab.cycle_sort().lower()}", timeout=2)
+
+    def action_reverse_sort(self) -> None:
+        tab = self.current()
+        if isinstance(tab, TableTab):
+            tab.sort_reverse = not tab.sort_reverse
+            tab.refresh_rows()
 
     def action_find(self) -> None:
         tab = self.current()

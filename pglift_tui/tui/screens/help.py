@@ -15,6 +15,7 @@ from .. import format as fmt
 DETAIL = (
     ("1-6", "overview, settings, config, activity, log, history"),
     ("/", "the filter or search box of the tab (escape leaves it)"),
+    ("o O", "sort a table by its next column (after the last: the server's order); reverse"),
     ("y", "copy the selected value (a setting, a query, a log line) with OSC 52, over SSH too"),
     ("e", "change a setting: checked against pg_settings, reloaded, restart offered if needed"),
     ("x K", "activity: cancel the query (the session stays) / terminate the session"),

@@ -33,7 +33,9 @@ def _age(seconds: float | None) -> str:
         return f"{seconds:.1f}s"
     if seconds < 3600:
         return f"{seconds / 60:.0f}m"
-    return f"{seconds / 3600:.1f}h"
+    if seconds < 86400:
+        return f"{seconds / 3600:.1f}h"
+    return f"{seconds / 86400:.0f}d{seconds % 86400 / 3600:.0f}h"
 
 
 class Tab(Widget):
@@ -59,6 +61,30 @@ class TableTab(Tab):
         self.rows: list[tuple[Any, ...]] = []
         self.shown: list[tuple[Any, ...]] = []
         self.updates = 0
+        #: Column the rows are sorted by (None: as the server gave them), and the direction.
+        self.sort_column: int | None = None
+        self.sort_reverse = False
+
+    def cycle_sort(self) -> str:
+        """Sort by the next column (after the last, back to the server's order); its name."""
+        if self.sort_column is None:
+            self.sort_column = 0
+        elif self.sort_column + 1 < len(self.columns):
+            self.sort_column += 1
+        else:
+            self.sort_column = None
+        self._show(force=True)
+        return "server order" if self.sort_column is None else self.columns[self.sort_column]
+
+    def refresh_rows(self) -> None:
+        self._show(force=True)
+
+    def _key(self, row: tuple[Any, ...]) -> tuple[int, Any]:
+        assert self.sort_column is not None
+        value = row[self.sort_column]
+        if value is None or value == "":
+            return (2, "")
+        return (0, value) if isinstance(value, int | float) else (1, str(value).lower())
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder=self.placeholder, classes="tab-filter")
@@ -83,6 +109,8 @@ class TableTab(Tab):
     def _show(self, force: bool = False) -> None:
         needle = self.query_one(Input).value.lower()
         shown = [r for r in self.rows if not needle or any(needle in str(c).lower() for c in r)]
+        if self.sort_column is not None:
+            shown.sort(key=self._key, reverse=self.sort_reverse)
         if shown == self.shown and not force:
             return
         self.shown = shown
@@ -127,7 +155,7 @@ def render_overview(view: Overview) -> Text:
     facts = view.facts
     if not view.running:
         text.append("Not running. ", style="bold")
-        text.append("What the files say:\n")
+        text.append("What its files say:\n")
         for key, value in facts.get("configured", {}).items():
             line(key, value)
         if view.last_log_lines:
@@ -137,7 +165,9 @@ def render_overview(view: Overview) -> Text:
         return text
     started = facts.get("started_at")
     line("version", facts.get("server_version"))
-    line("started", started.strftime("%Y-%m-%d %H:%M:%S %Z") if isinstance(started, datetime) else "")
+    line("port", f"{facts.get('port')}, socket in {facts.get('socket')}")
+    when = started.strftime("%Y-%m-%d %H:%M:%S %Z") if isinstance(started, datetime) else "?"
+    line("started", f"{when}, up {_age(facts.get('uptime_seconds'))}, postmaster pid {facts.get('pid')}")
     line("role", "standby" if facts.get("in_recovery") else "primary")
     line("checksums", "on" if facts.get("checksums") else "off")
     line("locale", f"{facts.get('locale')} ({facts.get('provider')}), {facts.get('encoding')}")
