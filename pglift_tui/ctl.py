@@ -24,7 +24,7 @@ import psutil
 
 from . import cmd
 from .exceptions import CommandError, InstanceStateError
-from .models.system import PostgreSQLInstance
+from .models.system import BaseInstance, PostgreSQLInstance
 from .status import PIDFILE, PidFile, is_postmaster_of, parse_pidfile, read_pidfile
 
 StopMode = Literal["smart", "fast", "immediate"]
@@ -261,3 +261,26 @@ async def start(instance: PostgreSQLInstance, *, wait: bool = True, timeout: flo
         error.message = f"instance {instance} could not start: {reason}"
         error.hint = f"the server log is in {instance.logdir}"
         raise error from None
+
+
+#: A column of a row as a single-user backend prints it: `1: name = "value"\t(typeid = ...)`.
+_SINGLE_USER_COLUMN = re.compile(r'\d+: (\w+) = "(.*)"\t\(typeid')
+
+
+async def single_user(
+    instance: BaseInstance, statement: str, *, dbname: str = "postgres", hint: str | None = None
+) -> dict[str, str]:
+    """Run one statement in a single-user backend; the columns of the last row it printed.
+
+    No socket is opened, so nothing can connect meanwhile, and the statement goes
+    through a pipe with statement logging off: a secret in it reaches neither a
+    command line nor a log.
+    """
+    argv = [str(instance.bindir / "postgres"), "--single", "-j", "-D", str(instance.datadir)]
+    for quiet in ("log_statement=none", "log_min_error_statement=panic", "log_min_duration_statement=-1"):
+        argv += ["-c", quiet]
+    result = await cmd.run([*argv, dbname], input=(statement + ";\n\n").encode(), timeout=60)
+    errors = [line for line in result.stderr.splitlines() if "ERROR:" in line or "FATAL:" in line]
+    if errors:
+        raise CommandError(argv, 1, errors[-1], hint=hint)
+    return dict(_SINGLE_USER_COLUMN.findall(result.stdout))

@@ -11,9 +11,10 @@ from __future__ import annotations
 import os
 import shutil
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import conf, db
+from . import conf, db, replication
 from .models.system import PostgreSQLInstance
 
 if TYPE_CHECKING:
@@ -58,8 +59,9 @@ FROM pg_settings s ORDER BY s.name
 """
 
 FILE_SETTINGS = """
-SELECT sourcefile, sourceline, seqno, name, setting, applied, error
-FROM pg_file_settings ORDER BY seqno
+SELECT f.sourcefile, f.sourceline, f.seqno, f.name, f.setting, f.applied, f.error,
+       coalesce(s.pending_restart, false) AS pending_restart
+FROM pg_file_settings f LEFT JOIN pg_settings s ON s.name = f.name ORDER BY f.seqno
 """
 
 ACTIVITY = """
@@ -139,9 +141,7 @@ async def overview(cnx: AsyncConnection[dict[str, Any]]) -> Overview:
     facts = (await _rows(cnx, OVERVIEW))[0]
     view = Overview(running=True, facts=facts)
     if facts["in_recovery"]:
-        from .instances._replication import lag
-
-        view.upstream = await lag(cnx)
+        view.upstream = await replication.lag(cnx)
     else:
         view.standbys = await _rows(cnx, STANDBYS)
         view.slots = await _rows(cnx, SLOTS)
@@ -154,12 +154,22 @@ def offline_overview(instance: PostgreSQLInstance, log_lines: int = 12) -> Overv
     facts: dict[str, Any] = {
         "configured": {k: values[k] for k in sorted(values) if k in ("port", "listen_addresses")}
     }
-    files = instance.log_files()
-    lines: list[str] = []
-    if files:
-        newest = max(files, key=lambda p: p.stat().st_mtime)
-        lines = LogTail(str(newest), keep=log_lines).read_new()
+    current = current_log(instance)
+    lines = LogTail(str(current), keep=log_lines).read_new() if current else []
     return Overview(running=False, facts=facts, last_log_lines=lines)
+
+
+def current_log(instance: PostgreSQLInstance) -> Path | None:
+    """The log written last: the collector's current file, or the start log when a
+    start failed before the collector ran (which is why a server is down)."""
+
+    def written(path: Path) -> float:
+        try:
+            return path.stat().st_mtime
+        except OSError:
+            return 0.0
+
+    return max(instance.log_files(), key=written, default=None)
 
 
 def offline_settings(instance: PostgreSQLInstance) -> list[dict[str, Any]]:

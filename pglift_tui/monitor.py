@@ -101,7 +101,7 @@ class Monitor:
             if i.status == "running"
             and i.phase in ("ready", "standby")
             # pg_upgrade runs its servers on a private socket: no client may connect, us included.
-            and not (holders[str(i.datadir)] or "").startswith("upgrade ")
+            and holders[str(i.datadir)].get("action") != "upgrade"
         }
         for datadir in set(self._probes) - set(live):
             await self._forget(datadir)
@@ -110,15 +110,18 @@ class Monitor:
         views = []
         for item in items:
             view = probed.get(str(item.datadir)) or InstanceView(item)
-            holder = holders[str(item.datadir)]
-            views.append(view if holder is None else replace(view, busy=holder))
+            info = holders[str(item.datadir)]
+            if info:
+                view = replace(
+                    view, busy=f"{info.get('action', '?')} by pid {info['pid']} ({info.get('user', '?')})"
+                )
+            views.append(view)
         return views
 
-    def _lock_holder(self, item: InstanceListItem) -> str | None:
+    def _lock_holder(self, item: InstanceListItem) -> dict[str, Any]:
+        """Who holds the instance's lock, and for what; empty when nobody does."""
         info = locks.holder(locks.lock_path(self.settings, f"{item.version}-{item.name}"))
-        if not info or info.get("pid") is None:
-            return None
-        return f"{info.get('action', '?')} by pid {info.get('pid')} ({info.get('user', '?')})"
+        return info if info and info.get("pid") is not None else {}
 
     async def _probe(self, datadir: str, item: InstanceListItem) -> InstanceView:
         probe = self._probes.get(datadir)

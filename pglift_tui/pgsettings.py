@@ -40,18 +40,19 @@ def _base(unit: str | None) -> tuple[dict[str, int] | None, float]:
     return None, 1.0
 
 
-def _in_setting_units(text: str, row: dict[str, Any]) -> float:
+def _in_setting_units(text: str, row: dict[str, Any]) -> tuple[float, bool]:
+    """The number in the setting's own unit, and whether a unit was written."""
     match = _NUMBER_UNIT.fullmatch(text)
     if match is None:
         raise ValueError(f"{row['name']} takes a number" + (f" (unit {row['unit']})" if row["unit"] else ""))
     number, unit = float(match[1]), match[2]
     family, size = _base(row["unit"])
     if not unit:
-        return number
+        return number, False
     if family is None or unit not in family:
         valid = ", ".join(family) if family else "none"
         raise ValueError(f"{row['name']}: unit {unit!r} is not valid here (valid units: {valid})")
-    return number * family[unit] / size
+    return number * family[unit] / size, True
 
 
 def check(row: dict[str, Any], value: str) -> Checked:
@@ -68,8 +69,8 @@ def check(row: dict[str, Any], value: str) -> Checked:
         if text.lower() not in [a.lower() for a in allowed]:
             raise ValueError(f"{name} takes one of: {', '.join(allowed)}")
     elif kind in ("integer", "real"):
-        number = _in_setting_units(text, row)
-        if kind == "integer" and number != int(number) and not _NUMBER_UNIT.fullmatch(text)[2]:  # type: ignore[index]
+        number, with_unit = _in_setting_units(text, row)
+        if kind == "integer" and not with_unit and number != int(number):
             raise ValueError(f"{name} takes a whole number")
         low, high = float(row["min_val"]), float(row["max_val"])
         if not low <= number <= high:

@@ -243,3 +243,31 @@ def diverged(settings: Settings) -> dict[int, str]:
         for qualname, record in all_records(settings)
         if record.promoted_at is not None and record.primary_is_local
     }
+
+
+LAG_QUERY = """
+SELECT greatest(0, pg_wal_lsn_diff(r.latest_end_lsn, pg_last_wal_replay_lsn()))::bigint AS total,
+       greatest(0, pg_wal_lsn_diff(r.latest_end_lsn, r.flushed_lsn))::bigint AS receive_bytes,
+       greatest(0, pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()))::bigint
+         AS replay_bytes,
+       CASE WHEN r.latest_end_lsn <= r.flushed_lsn THEN 0
+            ELSE extract(epoch FROM now() - r.latest_end_time) END::float8 AS receive_seconds,
+       CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
+            ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp()) END::float8 AS replay_seconds
+FROM (SELECT 1) AS one LEFT JOIN pg_stat_wal_receiver AS r ON true
+"""
+
+
+async def lag(cnx: Any) -> dict[str, Any]:
+    """The lag fields of Standby, from the standby's own views (pg_stat_wal_receiver)."""
+    cur = await cnx.execute(LAG_QUERY)
+    row = await cur.fetchone()
+    if row is None:
+        return {}
+    return {
+        "replication_lag": row["total"],
+        "receive_lag_bytes": row["receive_bytes"],
+        "replay_lag_bytes": row["replay_bytes"],
+        "receive_lag_seconds": row["receive_seconds"],
+        "replay_lag_seconds": row["replay_seconds"],
+    }

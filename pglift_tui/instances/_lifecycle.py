@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -15,8 +15,17 @@ from ..models import system
 from ._action import action, refuse_root
 
 RELOAD_TIMEOUT = 10.0
-#: How often a reload checks that the server has read its files again.
-_RELOAD_POLL = 0.02
+#: How often a wait on the server's state (reloaded, promoted) asks again.
+POLL = 0.02
+
+
+async def poll_until(condition: Callable[[], Awaitable[bool]], timeout: float, error: Exception) -> None:
+    """Ask `condition` until it holds; raise `error` at the deadline."""
+    deadline = time.monotonic() + timeout
+    while not await condition():
+        if time.monotonic() > deadline:
+            raise error
+        await asyncio.sleep(POLL)
 
 
 async def check_configuration(instance: system.PostgreSQLInstance, config_file: str | None = None) -> None:
@@ -172,17 +181,19 @@ async def reload(instance: system.PostgreSQLInstance) -> None:
             cur = await cnx.execute("SELECT pg_conf_load_time() AS t")
             before = (await cur.fetchone() or {})["t"]
             await cnx.execute("SELECT pg_reload_conf()")
-            deadline = time.monotonic() + RELOAD_TIMEOUT
-            while True:
+
+            async def reloaded() -> bool:
                 cur = await cnx.execute("SELECT pg_conf_load_time() AS t")
-                if (await cur.fetchone() or {})["t"] != before:
-                    break
-                if time.monotonic() > deadline:
-                    raise InstanceStateError(
-                        f"instance {instance} did not reload within {RELOAD_TIMEOUT:g} s",
-                        hint="check the server log",
-                    )
-                await asyncio.sleep(_RELOAD_POLL)
+                return bool((await cur.fetchone() or {})["t"] != before)
+
+            await poll_until(
+                reloaded,
+                RELOAD_TIMEOUT,
+                InstanceStateError(
+                    f"instance {instance} did not reload within {RELOAD_TIMEOUT:g} s",
+                    hint="check the server log",
+                ),
+            )
             rejected = await _rejected(cnx)
         if rejected:
             # pg_file_settings only says "could not be applied"; the server's parser says why.

@@ -21,7 +21,7 @@ from ..settings import Settings
 from ..status import status
 from ._action import refuse_root
 from ._configure import pending_restart
-from ._replication import lag, standby_model
+from ._replication import standby_model
 
 
 def exists(name: str, version: str | None, settings: Settings) -> bool:
@@ -49,6 +49,7 @@ def list_item(
     if diverged and role == "primary" and st.status == "running":
         by = diverged.get(port)
         diverged_by = by.replace("-", "/", 1) if by and by != f"{version}-{name}" else None
+    mark = superseded.read(datadir)
     # Built without validation: every field comes from our own checks above, and
     # `ls` makes one of these per instance at every refresh.
     return interface.InstanceListItem.model_construct(
@@ -62,7 +63,7 @@ def list_item(
         role=role,
         started_at=started_at,
         diverged_by=diverged_by,
-        superseded_by=(mark or {}).get("by") if (mark := superseded.read(datadir)) else None,
+        superseded_by=mark.get("by") if mark else None,
     )
 
 
@@ -118,7 +119,7 @@ async def get(instance: system.Instance) -> interface.Instance:
                 fields.update(data_checksums=row["checksums"], locale=row["locale"], encoding=row["encoding"])
             fields["pending_restart"] = await pending_restart(cnx)
             if standby is not None and standby.status == "demoted":
-                fields["standby"] = standby.model_copy(update=await lag(cnx))
+                fields["standby"] = standby.model_copy(update=await replication.lag(cnx))
     else:
         fields["data_checksums"] = await _checksums_from_control(instance)
     return interface.Instance.model_validate(fields)

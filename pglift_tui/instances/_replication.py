@@ -14,19 +14,18 @@ import asyncio
 import logging
 import os
 import time
-from typing import Any
 
-from .. import cmd, conf, db, replication
-from ..exceptions import CommandError, InstanceStateError
+from .. import cmd, conf, ctl, db, replication
+from ..exceptions import InstanceStateError
 from ..models import interface, system
 from ..replication import PrimaryCheck, StandbyRecord
 from ._action import action
+from ._lifecycle import poll_until
 
 logger = logging.getLogger(__name__)
 
 BASEBACKUP_TIMEOUT = 24 * 3600
 PROMOTE_TIMEOUT = 60
-_POLL = 0.05
 
 
 def _password(standby: interface.Standby) -> str | None:
@@ -140,13 +139,9 @@ async def create_replrole(instance: system.BaseInstance, manifest: interface.Ins
     if manifest.replrole_password is not None:
         password = manifest.replrole_password.get_secret_value()
         query = sql.SQL("{} PASSWORD {}").format(query, sql.Literal(password))
-    argv = [str(instance.bindir / "postgres"), "--single", "-j", "-D", str(instance.datadir)]
-    for quiet in ("log_statement=none", "log_min_error_statement=panic", "log_min_duration_statement=-1"):
-        argv += ["-c", quiet]
-    result = await cmd.run([*argv, "postgres"], input=(query.as_string(None) + ";\n\n").encode(), timeout=60)
-    errors = [line for line in result.stderr.splitlines() if "ERROR:" in line or "FATAL:" in line]
-    if errors:
-        raise CommandError(argv, 1, errors[-1], hint=f"could not create the replication role {role!r}")
+    await ctl.single_user(
+        instance, query.as_string(None), hint=f"could not create the replication role {role!r}"
+    )
 
 
 async def live_standbys(instance: system.Instance) -> list[str]:
@@ -215,34 +210,6 @@ def _configured_conninfo(instance: system.Instance) -> str:
     return make_conninfo("", **params)
 
 
-LAG_QUERY = """
-SELECT greatest(0, pg_wal_lsn_diff(r.latest_end_lsn, pg_last_wal_replay_lsn()))::bigint AS total,
-       greatest(0, pg_wal_lsn_diff(r.latest_end_lsn, r.flushed_lsn))::bigint AS receive_bytes,
-       greatest(0, pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()))::bigint
-         AS replay_bytes,
-       CASE WHEN r.latest_end_lsn <= r.flushed_lsn THEN 0
-            ELSE extract(epoch FROM now() - r.latest_end_time) END::float8 AS receive_seconds,
-       CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
-            ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp()) END::float8 AS replay_seconds
-FROM (SELECT 1) AS one LEFT JOIN pg_stat_wal_receiver AS r ON true
-"""
-
-
-async def lag(cnx: Any) -> dict[str, Any]:
-    """The lag fields of Standby, from the standby's own views (pg_stat_wal_receiver)."""
-    cur = await cnx.execute(LAG_QUERY)
-    row = await cur.fetchone()
-    if row is None:
-        return {}
-    return {
-        "replication_lag": row["total"],
-        "receive_lag_bytes": row["receive_bytes"],
-        "replay_lag_bytes": row["replay_bytes"],
-        "receive_lag_seconds": row["receive_seconds"],
-        "replay_lag_seconds": row["replay_seconds"],
-    }
-
-
 async def promote(instance: system.Instance) -> None:
     """Promote a running standby; return once the server accepts writes.
 
@@ -267,20 +234,22 @@ async def promote(instance: system.Instance) -> None:
                 f"instance {instance} is not running: a standby is promoted while it runs",
                 hint="start it, then promote it",
             )
-        deadline = time.monotonic() + PROMOTE_TIMEOUT
         async with db.connect(instance) as cnx:
             await cnx.execute("SELECT pg_promote(true, %s)", (PROMOTE_TIMEOUT,))
-            while True:
+
+            async def promoted() -> bool:
                 cur = await cnx.execute("SELECT pg_is_in_recovery() AS r")
                 row = await cur.fetchone()
-                if row is not None and not row["r"] and not instance.standby_signal.exists():
-                    break
-                if time.monotonic() > deadline:
-                    raise InstanceStateError(
-                        f"instance {instance} still in recovery {PROMOTE_TIMEOUT} s after promotion began",
-                        hint="look at its log; it may still be replaying WAL",
-                    )
-                await asyncio.sleep(_POLL)
+                return row is not None and not row["r"] and not instance.standby_signal.exists()
+
+            await poll_until(
+                promoted,
+                PROMOTE_TIMEOUT,
+                InstanceStateError(
+                    f"instance {instance} still in recovery {PROMOTE_TIMEOUT} s after promotion began",
+                    hint="look at its log; it may still be replaying WAL",
+                ),
+            )
         replication.mark_promoted(settings, instance.qualname)
         problem = await _release_slot(instance)
         if problem:

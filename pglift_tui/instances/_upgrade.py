@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from .. import binaries, cmd, conf, ctl, locks, names, ports, superseded
 from ..exceptions import (
+    ConfigurationError,
     Error,
     InstanceAlreadyExists,
     InstanceStateError,
@@ -81,18 +82,13 @@ class Upgraded:
 OnStep = Callable[[Step], Any]
 
 
-def _newest(settings: Any) -> str:
-    available = [v.version for v in binaries.available(settings)]
-    return max(available, key=int)
-
-
 def _target(instance: system.Instance, version: str | None, name: str | None) -> system.BaseInstance:
     settings = instance.settings
     if instance.standby_signal.exists():
         raise InstanceStateError(
             f"instance {instance} is a standby: upgrade its primary, then make a new standby",
         )
-    target = version or _newest(settings)
+    target = version or binaries.available(settings)[0].version  # newest first; ours among them
     binaries.check_version(settings, target)
     if int(target) <= int(instance.version):
         raise InvalidVersion(
@@ -161,7 +157,10 @@ async def upgrade_async(
     settings = old.settings
     new = _target(old, version, name)
     if port is not None:
-        names.check_port(port)
+        try:
+            names.check_port(port)
+        except ValueError as exc:
+            raise ConfigurationError(str(exc), hint="choose another port") from None
     new_port = port or old.port
     if new_port != old.port:
         held = ports.holder(new_port, settings, exclude=old.datadir)

@@ -5,13 +5,14 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from pathlib import Path
 from typing import Any, Literal
 
-from .. import cmd, conf, db, names
-from ..exceptions import CommandError
+from .. import cmd, conf, ctl, db, names
+from ..exceptions import CommandError, InstanceStateError
 from ..models import system
 from ..models.interface import ConfigValue
 from ._action import action
@@ -35,14 +36,10 @@ async def cluster_facts(instance: system.Instance, running: bool) -> dict[str, A
             assert row is not None
             return {**row["db"], "encoding_name": row["encoding_name"], "checksums": row["checksums"]}
     # Stopped: ask a single-user backend, which opens no socket at all.
-    import json
-    import re
-
-    argv = [str(instance.bindir / "postgres"), "--single", "-j", "-D", str(instance.datadir), "template1"]
-    result = await cmd.run(argv, input=(query + ";\n\n").encode(), timeout=60)
-    found = dict(re.findall(r'\d+: (\w+) = "(.*)"\t\(typeid', result.stdout))
+    hint = "could not read the old cluster's locale"
+    found = await ctl.single_user(instance, query, dbname="template1", hint=hint)
     if "db" not in found:
-        raise CommandError(argv, 1, result.stderr, hint="could not read the old cluster's locale")
+        raise InstanceStateError(f"instance {instance}: template0 could not be read", hint=hint)
     return {
         **json.loads(found["db"]),
         "encoding_name": found.get("encoding_name"),
