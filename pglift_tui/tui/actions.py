@@ -7,9 +7,12 @@ Bindings, the help screen and the command palette are all made from it, and
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from textual.binding import Binding
+
+if TYPE_CHECKING:
+    from ..monitor import InstanceView
 
 Confirm = Literal["no", "yes", "stop", "name"]
 
@@ -28,8 +31,6 @@ class Action:
     bulk: bool = False
     #: Shown in the footer (the rest are in the help screen and the palette).
     footer: bool = True
-    #: False until the feature lands: shown dimmed.
-    available: bool = True
     #: What the row says while it runs.
     progress: str = ""
 
@@ -76,11 +77,21 @@ def bindings() -> list[Binding | tuple[str, str] | tuple[str, str, str]]:
     return made
 
 
-def allowed(name: str, *, read_only: bool) -> bool | None:
-    """True: run it; None: show it dimmed; False: hide it (read-only mode)."""
+def allowed(name: str, *, read_only: bool) -> bool:
+    """False: hide it (it changes an instance, in read-only mode)."""
     action = BY_NAME.get(name)
-    if action is None:
-        return True
-    if action.mutates and read_only:
-        return False
-    return True if action.available else None
+    return not (action is not None and action.mutates and read_only)
+
+
+def pointless(action: str, view: InstanceView) -> bool:
+    """Whether `action` would do nothing on this instance (shown dimmed, not hidden)."""
+    running = view.item.status == "running"
+    if action == "start":
+        return running or view.item.superseded_by is not None
+    if action in ("stop", "reload"):
+        return not running
+    if action == "promote":
+        return not running or view.item.role != "standby"
+    if action == "upgrade":
+        return view.item.role == "standby" or view.item.superseded_by is not None
+    return False

@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
-from .. import db, inspect, instances, journal
+from .. import inspect, instances, journal
 from ..inspect import LogTail, Overview
 from ..models import interface, system
 from ..models.interface import Diff
@@ -119,14 +119,16 @@ class LiveDetail:
         return await self._query(lambda cnx: inspect.signal_backend(cnx, pid, terminate=terminate))
 
     async def log_lines(self) -> list[str]:
-        files = self.instance.log_files()
-        dated = [p for p in files if not p.name.endswith("-start.log")] or files
-        if not dated:
+        return await asyncio.to_thread(self._follow)
+
+    def _follow(self) -> list[str]:
+        """New lines of the current log; a log rotated meanwhile is followed from its start."""
+        current = inspect.current_log(self.instance)
+        if current is None:
             return []
-        newest = str(max(dated))  # dated names sort by time
-        if self._tail is None or self._tail.path != newest:
-            self._tail = LogTail(newest)
-        return await asyncio.to_thread(self._tail.read_new)
+        if self._tail is None or self._tail.path != str(current):
+            self._tail = LogTail(str(current))
+        return self._tail.read_new()
 
     async def history(self, limit: int) -> list[journal.Event]:
         settings = self.instance.settings
@@ -137,16 +139,9 @@ class LiveDetail:
         manifest = interface.Instance(
             name=self.instance.name, version=self.instance.version, settings=settings
         )
-
-        async def run() -> tuple[Diff, bool]:
-            diff = await instances.configure(self.instance, manifest)
-            pending = False
-            if diff and self._running():
-                async with db.connect(self.instance) as cnx:
-                    pending = await instances.pending_restart(cnx)
-            return diff, pending
-
-        return await self._on_loop(run)
+        diff = await self._on_loop(lambda: instances.configure(self.instance, manifest))
+        pending = bool(diff) and self._running() and await self._query(instances.pending_restart)
+        return diff, pending
 
     async def restart(self) -> None:
         await self._on_loop(lambda: instances.restart(self.instance))

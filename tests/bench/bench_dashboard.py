@@ -87,29 +87,37 @@ def launch(fleet: Fleet, expected: int, rounds: int) -> float:
     return statistics.median(samples)
 
 
-def idle_cpu(fleet: Fleet, seconds: float) -> float:
-    """Percent of one core used by the dashboard at the default refresh, from /proc."""
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) the process has used so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def open_dashboard(fleet: Fleet) -> tuple[Tmux, int]:
+    """`pglift-tui` in a terminal of its own, its table shown; the tmux and the app's pid."""
     tmux = Tmux()
     tmux.run(
         "new-session", "-d", "-x", "120", "-y", "36",
         f"env PGLIFT_TUI_SETTINGS={fleet.site} TERM=xterm-256color {PYTHON} -m pglift_tui",
     )  # fmt: skip
+    pid = int(tmux.run("display-message", "-p", "#{pane_pid}").strip())
+    deadline = time.monotonic() + 30
+    while "instances:" not in tmux.run("capture-pane", "-p"):
+        if time.monotonic() > deadline:
+            tmux.kill()
+            raise TimeoutError("the dashboard did not start")
+        time.sleep(0.05)
+    return tmux, pid
+
+
+def idle_cpu(fleet: Fleet, seconds: float) -> float:
+    """Percent of one core used by the dashboard at the default refresh, from /proc."""
+    tmux, pid = open_dashboard(fleet)
     try:
-        pid = int(tmux.run("display-message", "-p", "#{pane_pid}").strip())
-        deadline = time.monotonic() + 30
-        while "instances:" not in tmux.run("capture-pane", "-p"):
-            if time.monotonic() > deadline:
-                raise TimeoutError("the dashboard did not start")
-            time.sleep(0.05)
         time.sleep(12)  # let the history buckets fill: measure the steady state
-
-        def cpu() -> float:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            return (int(fields[11]) + int(fields[12])) / TICK
-
-        before, start = cpu(), time.monotonic()
+        before, start = cpu_seconds(pid), time.monotonic()
         time.sleep(seconds)
-        return (cpu() - before) / (time.monotonic() - start) * 100
+        return (cpu_seconds(pid) - before) / (time.monotonic() - start) * 100
     finally:
         tmux.kill()
 

@@ -35,7 +35,7 @@ from pglift_tui.tui.screens.dashboard import DashboardScreen
 from pglift_tui.tui.screens.detail import DetailScreen
 from pglift_tui.tui.source import LiveSource
 from pglift_tui.tui.widgets.detail_tabs import SettingsTab
-from tests.bench.bench_dashboard import PYTHON, TICK, LoopMeter, Tmux
+from tests.bench.bench_dashboard import LoopMeter, cpu_seconds, open_dashboard
 from tests.bench.fleet import Fleet
 
 
@@ -94,11 +94,6 @@ def in_process(fleet: Fleet, opens: int, ticks: int) -> dict[str, Any]:
     return result
 
 
-def cpu_of(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
-
-
 terminal_open = [0.0]
 terminal_floor = [0.0]
 
@@ -107,20 +102,12 @@ def log_follow_cpu(fleet: Fleet, seconds: float) -> tuple[float, float]:
     """(% of a core following a log growing 1,000 lines/s, % idle on the table), in tmux."""
     instance = system.Instance.system_lookup(fleet.names[1], "15", fleet.settings)
     log = max(p for p in instance.log_files() if not p.name.endswith("-start.log"))
-    tmux = Tmux()
-    command = f"env PGLIFT_TUI_SETTINGS={fleet.site} TERM=xterm-256color {PYTHON} -m pglift_tui"
-    tmux.run("new-session", "-d", "-x", "120", "-y", "36", command)
+    tmux, pid = open_dashboard(fleet)
     try:
-        pid = int(tmux.run("display-message", "-p", "#{pane_pid}").strip())
-        deadline = time.monotonic() + 30
-        while "instances:" not in tmux.run("capture-pane", "-p"):
-            if time.monotonic() > deadline:
-                raise TimeoutError("the dashboard did not start")
-            time.sleep(0.05)
         time.sleep(3)
-        before, start = cpu_of(pid), time.monotonic()
+        before, start = cpu_seconds(pid), time.monotonic()
         time.sleep(seconds)
-        idle = (cpu_of(pid) - before) / (time.monotonic() - start) * 100
+        idle = (cpu_seconds(pid) - before) / (time.monotonic() - start) * 100
 
         tmux.run("send-keys", "Down")  # i001, running
         floors = []
@@ -173,9 +160,9 @@ def log_follow_cpu(fleet: Fleet, seconds: float) -> tuple[float, float]:
         time.sleep(3)
         if "bench line" not in tmux.run("capture-pane", "-p"):
             raise RuntimeError("the log tab does not show the growing log")
-        before, start = cpu_of(pid), time.monotonic()
+        before, start = cpu_seconds(pid), time.monotonic()
         time.sleep(seconds)
-        following = (cpu_of(pid) - before) / (time.monotonic() - start) * 100
+        following = (cpu_seconds(pid) - before) / (time.monotonic() - start) * 100
         stop.set()
         writer.join()
         return following, idle

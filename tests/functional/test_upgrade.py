@@ -13,14 +13,14 @@ from pglift_tui.instances import Step
 from pglift_tui.models import system
 from pglift_tui.settings import Settings
 
-from ..conftest import MakeInstance, free_port, two_versions
+from ..conftest import MakeInstance, free_port, make_settings
 from .pg import query, show, tree
 
 
 @pytest.fixture
 def settings(short_tmp: Path) -> Settings:
     """Both versions installed; 15 stays the default, 18 is the newest."""
-    settings: Settings = two_versions(short_tmp)
+    settings: Settings = make_settings(short_tmp, pg18=True)
     return settings
 
 

@@ -132,11 +132,11 @@ def details() -> dict[str, dict]:  # type: ignore[type-arg]
     conf = "/srv/pg/srv/pgsql/15/main/data/postgresql.conf"
     file_settings = [
         {"sourcefile": conf, "sourceline": 64, "seqno": 1, "name": "max_connections", "setting": "200",
-         "applied": False, "error": "setting could not be applied"},
+         "applied": False, "error": "setting could not be applied", "pending_restart": True},
         {"sourcefile": conf, "sourceline": 130, "seqno": 2, "name": "shared_buffers", "setting": "128MB",
-         "applied": True, "error": None},
+         "applied": True, "error": None, "pending_restart": False},
         {"sourcefile": conf, "sourceline": 140, "seqno": 3, "name": "work_mem", "setting": "16MB",
-         "applied": True, "error": None},
+         "applied": True, "error": None, "pending_restart": False},
     ]  # fmt: skip
     activity = [
         {"pid": 4801, "user": "app", "database": "shop", "client": "10.0.4.17", "state": "active",

@@ -13,7 +13,7 @@ from pglift_tui.models import system
 from pglift_tui.tui.dialogs.upgrade import UpgradeDialog
 from pglift_tui.tui.messages import ActionProgress, ActionSucceeded
 
-from ..conftest import two_versions
+from ..conftest import make_settings
 from ..functional.pg import query
 from .conftest import dashboard, loaded, until
 from .test_dashboard import goto, make_app
@@ -21,7 +21,7 @@ from .test_dashboard import goto, make_app
 
 @pytest.fixture
 def settings(short_tmp: Path) -> Any:
-    return two_versions(short_tmp)
+    return make_settings(short_tmp, pg18=True)
 
 
 async def test_upgrade_from_the_dashboard_shows_each_step(make_instance: Any, settings: Any) -> None:

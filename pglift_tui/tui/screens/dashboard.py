@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -39,20 +38,6 @@ from .events import EventsScreen
 from .help import HelpScreen
 
 
-def _pointless(action: str, view: InstanceView) -> bool:
-    """Whether `action` would do nothing on this instance (shown dimmed, not hidden)."""
-    running = view.item.status == "running"
-    if action == "start":
-        return running or view.item.superseded_by is not None
-    if action in ("stop", "reload"):
-        return not running
-    if action == "promote":
-        return not running or view.item.role != "standby"
-    if action == "upgrade":
-        return view.item.role == "standby" or view.item.superseded_by is not None
-    return False
-
-
 class DashboardScreen(Screen[None]):
     BINDINGS = actions.bindings()
 
@@ -76,8 +61,6 @@ class DashboardScreen(Screen[None]):
         self.dispatcher = Dispatcher(self, read_only=read_only)
         self.refreshes = 0
         self._wake = asyncio.Event()
-        #: Instance key -> (step, when it began) of a long action in progress.
-        self._steps: dict[str, tuple[str, float]] = {}
         self._error: str | None = None
 
     def compose(self) -> ComposeResult:
@@ -141,7 +124,6 @@ class DashboardScreen(Screen[None]):
         self._error = None
         with self.app.batch_update():
             self.table.update_views(message.views, message.taken_at)
-            self._tick_steps()
             self._show_status()
             self._show_note()
 
@@ -183,10 +165,11 @@ class DashboardScreen(Screen[None]):
 
     # -- actions ---------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        verdict = actions.allowed(action, read_only=self.read_only)
+        if not actions.allowed(action, read_only=self.read_only):
+            return False
         spec = actions.BY_NAME.get(action)
-        if verdict is not True or spec is None or not spec.mutates or action == "create":
-            return verdict
+        if spec is None or not spec.mutates or action == "create":
+            return True
         if not self.is_mounted:
             return True
         key = self.table.cursor_key
@@ -196,7 +179,7 @@ class DashboardScreen(Screen[None]):
             return True
         if self.dispatcher.busy(key):
             return None
-        return None if _pointless(action, self.table.views[key]) else True
+        return None if actions.pointless(action, self.table.views[key]) else True
 
     def _targets(self, spec: actions.Action) -> list[str]:
         if spec.bulk and self.table.marks:
@@ -389,22 +372,11 @@ class DashboardScreen(Screen[None]):
 
     @on(ActionProgress)
     def _progress(self, message: ActionProgress) -> None:
-        """The running step on the row; its elapsed time grows at each refresh."""
-        if message.state == "running":
-            self._steps[message.key] = (message.step, time.monotonic())
-            self.table.set_action(message.key, message.step)
-        else:
-            self._steps.pop(message.key, None)
-            self.table.set_action(message.key, f"{message.step} {message.state}")
+        self.table.set_step(message.key, message.step, message.state)
         self._show_note()
-
-    def _tick_steps(self) -> None:
-        for key, (step, began) in self._steps.items():
-            self.table.set_action(key, f"{step} {time.monotonic() - began:.0f}s")
 
     @on(ActionSucceeded)
     def _succeeded(self, message: ActionSucceeded) -> None:
-        self._steps.pop(message.key, None)
         self.table.set_action(message.key, None)
         self.notify(f"{message.key}: {message.message}", title=message.action)
         self.refresh_bindings()
@@ -412,7 +384,6 @@ class DashboardScreen(Screen[None]):
 
     @on(ActionFailed)
     def _failed(self, message: ActionFailed) -> None:
-        self._steps.pop(message.key, None)
         self.table.set_action(message.key, None)
         text = message.message
         if message.hint:

@@ -40,12 +40,10 @@ class HelpScreen(ModalScreen[None]):
         table.add_column(style="bold", no_wrap=True, width=18)
         table.add_column(ratio=1)
         for action in actions.ACTIONS:
-            verdict = actions.allowed(action.name, read_only=self.read_only)
-            if verdict is False:
+            if not actions.allowed(action.name, read_only=self.read_only):
                 continue
             key = {"question_mark": "?", "slash": "/", "space": "space"}.get(action.key, action.key)
-            text = action.description + ("" if verdict else " (not available yet)")
-            table.add_row(key, text)
+            table.add_row(key, action.description)
         sorts = " ".join(f"{d}:{k}" for d, k in zip(actions.SORT_KEYS, fmt.SORTABLE, strict=True))
         table.add_row("1-9", f"sort by a column, again to reverse ({sorts})")
         for key, text in NAVIGATION:

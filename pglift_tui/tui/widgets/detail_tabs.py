@@ -241,8 +241,7 @@ class ConfigTab(TableTab):
 
     async def reload(self, detail: Detail) -> None:
         rows = await detail.file_settings()
-        settings = await detail.settings()
-        pending = [s["name"] for s in settings if s["pending_restart"]]
+        pending = sorted({r["name"] for r in rows if r["pending_restart"]})
         errors = [r for r in rows if r["error"]]
         summary = Text()
         if errors:

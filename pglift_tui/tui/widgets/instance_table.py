@@ -8,6 +8,7 @@ nothing on screen. Cursor, scroll, sort, filter and marks survive refreshes.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -68,6 +69,8 @@ class InstanceTable(ScrollView, can_focus=True):
         self.order: list[str] = []
         self.cells: dict[str, tuple[fmt.Cell, ...]] = {}
         self.actions: dict[str, str] = {}
+        #: Key -> (step, when it began) of a long action: the row shows the step's time.
+        self.steps: dict[str, tuple[str, float]] = {}
         self.marks: set[str] = set()
         self.sort_key = "name"
         self.reverse = False
@@ -84,6 +87,8 @@ class InstanceTable(ScrollView, can_focus=True):
     def update_views(self, views: Iterable[InstanceView], now: float) -> int:
         """Show `views`; redraw only the rows that changed. Returns how many did."""
         self.now = now
+        for key, (step, began) in self.steps.items():
+            self.actions[key] = f"{step} {time.monotonic() - began:.0f}s"
         fresh = {view.key: view for view in views}
         reorder = fresh.keys() != self.views.keys()
         changed = []
@@ -122,10 +127,20 @@ class InstanceTable(ScrollView, can_focus=True):
                 return width
         return 12
 
+    def set_step(self, key: str, step: str, state: str) -> None:
+        """A step of a long action began ("running") or ended on a row."""
+        if state == "running":
+            self.steps[key] = (step, time.monotonic())
+            self.set_action(key, step)
+        else:
+            self.steps.pop(key, None)
+            self.set_action(key, f"{step} {state}")
+
     def set_action(self, key: str, action: str | None) -> None:
         """Show (or clear) the action in progress on a row."""
         if action is None:
             self.actions.pop(key, None)
+            self.steps.pop(key, None)
         else:
             self.actions[key] = action
         self._redraw_row(key)
