@@ -10,12 +10,18 @@ import os
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .. import journal, locks
 from ..exceptions import Error, InstanceBusy
 from ..models.system import BaseInstance
+
+#: The record of the last outermost action that ended in this context: its caller
+#: (`managers.pglift`) reads what happened ("unchanged") from it rather than
+#: guessing from a status read before the lock was taken.
+last_record: ContextVar[Record | None] = ContextVar("last_record", default=None)
 
 
 def refuse_root() -> None:
@@ -39,6 +45,7 @@ class Record:
 
 
 def _journal(instance: BaseInstance, record: Record, started: float, error: BaseException | None) -> None:
+    last_record.set(record)
     message = None
     if error is not None:
         message = str(error) or type(error).__name__

@@ -19,6 +19,9 @@ State = Literal["started", "stopped", "restarted", "absent"]
 Status = Literal["running", "not running", "crashed"]
 Phase = Literal["starting", "ready", "standby", "stopping"]
 Role = Literal["primary", "standby"]
+#: Who made a server and operates it: pglift's layout (ours), postgresql-common
+#: (Debian's pg_createcluster), or nobody we know (a postmaster found running).
+ManagerName = Literal["pglift", "debian", "unmanaged"]
 ConfigValue = str | bool | int | float | None
 #: What PostgreSQL accepts as a replication slot name.
 SLOT_RE = re.compile(r"[a-z0-9_]{1,63}")
@@ -135,6 +138,19 @@ class InstanceListItem(BaseModel):
     diverged_by: str | None = None
     #: The instance an upgrade made from this one, which stays stopped (`start` refuses it).
     superseded_by: str | None = None
+    #: Who made it and operates it (see `pglift_tui.managers`).
+    manager: ManagerName = "pglift"
+    #: The OS user owning the data directory, when it is not the user running us.
+    owner: str | None = None
+    #: What supervises it besides us (a systemd unit, Patroni, pacemaker): not operated behind its back.
+    supervisor: str | None = None
+    #: The host it was listed on, by its inventory name; None for this host.
+    host: str | None = None
+
+    @property
+    def key(self) -> str:
+        """The one identity of a server across managers and hosts ("15/main" for ours here)."""
+        return item_key(self.host, self.manager, self.version, self.name)
 
 
 class PGSetting(BaseModel):
@@ -146,3 +162,9 @@ class PGSetting(BaseModel):
     context: str
     source: str
     pending_restart: bool = False
+
+
+def item_key(host: str | None, manager: ManagerName, version: str, name: str) -> str:
+    """Built in one place: `[host:][manager:]version/name`, ours on this host as pglift has it."""
+    key = f"{version}/{name}" if manager == "pglift" else f"{manager}:{version}/{name}"
+    return f"{host}:{key}" if host else key
