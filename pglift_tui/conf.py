@@ -228,7 +228,11 @@ def render(value: ConfigValue) -> str:
 
 def main_file_values(datadir: Path) -> dict[str, str]:
     """Assignments written in postgresql.conf itself (not its includes): the managed set."""
-    path = datadir / "postgresql.conf"
+    return file_values(datadir / "postgresql.conf")
+
+
+def file_values(path: Path) -> dict[str, str]:
+    """Assignments written in the configuration file `path` itself, includes not followed."""
     text = path.read_text(encoding="utf-8", errors="replace")
     values: dict[str, str] = {}
     for name, rest, lineno in _assignments(text):

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import conf, db, replication
-from .models.system import PostgreSQLInstance
+from . import conf, replication
+from .managers import ServerFiles
 
 if TYPE_CHECKING:
     from psycopg import AsyncConnection
@@ -121,13 +121,14 @@ def dir_usage(path: str) -> DirUsage:
     return DirUsage(path, tree_size(path), free)
 
 
-async def connect(instance: PostgreSQLInstance) -> AsyncConnection[dict[str, Any]]:
+async def connect(conninfo: str) -> AsyncConnection[dict[str, Any]]:
     """The detail screen's one connection, kept while the screen is open."""
     import psycopg
+    from psycopg.conninfo import make_conninfo
     from psycopg.rows import dict_row
 
-    conninfo = db.conninfo(
-        instance, options=f"-c statement_timeout={STATEMENT_TIMEOUT_MS}", application_name="pglift-tui detail"
+    conninfo = make_conninfo(
+        conninfo, options=f"-c statement_timeout={STATEMENT_TIMEOUT_MS}", application_name="pglift-tui detail"
     )
     return await psycopg.AsyncConnection.connect(conninfo, autocommit=True, row_factory=dict_row)
 
@@ -148,18 +149,18 @@ async def overview(cnx: AsyncConnection[dict[str, Any]]) -> Overview:
     return view
 
 
-def offline_overview(instance: PostgreSQLInstance, log_lines: int = 12) -> Overview:
+def offline_overview(files: ServerFiles, log_lines: int = 12) -> Overview:
     """A stopped or crashed server, from disk; the last log lines say why it is down."""
-    values = conf.main_file_values(instance.datadir)
+    values = conf.file_values(files.config_file)
     facts: dict[str, Any] = {
         "configured": {k: values[k] for k in sorted(values) if k in ("port", "listen_addresses")}
     }
-    current = current_log(instance)
+    current = current_log(files)
     lines = LogTail(str(current), keep=log_lines).read_new() if current else []
     return Overview(running=False, facts=facts, last_log_lines=lines)
 
 
-def current_log(instance: PostgreSQLInstance) -> Path | None:
+def current_log(files: ServerFiles) -> Path | None:
     """The log written last: the collector's current file, or the start log when a
     start failed before the collector ran (which is why a server is down)."""
 
@@ -169,14 +170,15 @@ def current_log(instance: PostgreSQLInstance) -> Path | None:
         except OSError:
             return 0.0
 
-    return max(instance.log_files(), key=written, default=None)
+    return max(files.log_files(), key=written, default=None)
 
 
-def offline_settings(instance: PostgreSQLInstance) -> list[dict[str, Any]]:
-    """A stopped server's settings: what postgresql.conf says (the rest is the defaults)."""
-    values = conf.main_file_values(instance.datadir)
+def offline_settings(files: ServerFiles) -> list[dict[str, Any]]:
+    """A stopped server's settings: what its configuration file says (the rest is the defaults)."""
+    values = conf.file_values(files.config_file)
+    source = files.config_file.name
     return [
-        {"name": name, "setting": value, "unit": None, "source": "postgresql.conf", "context": "",
+        {"name": name, "setting": value, "unit": None, "source": source, "context": "",
          "vartype": "string", "pending_restart": False, "after_restart": None, "short_desc": ""}
         for name, value in sorted(values.items())
     ]  # fmt: skip

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
 from collections import deque
 from collections.abc import Callable
@@ -111,7 +112,8 @@ class Monitor:
         for item in items:
             view = probed.get(str(item.datadir)) or InstanceView(item)
             info = holders[str(item.datadir)]
-            if info:
+            # Our own actions are shown by the dispatcher, with their name and time.
+            if info and info["pid"] != os.getpid():
                 view = replace(
                     view, busy=f"{info.get('action', '?')} by pid {info['pid']} ({info.get('user', '?')})"
                 )

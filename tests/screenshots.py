@@ -81,6 +81,7 @@ async def help_screen(pilot: Pilot[Any]) -> None:
 async def stop_confirmation(pilot: Pilot[Any]) -> None:
     await goto(pilot, "15/main")
     await pilot.press("t")
+    await pilot.pause(0.3)
 
 
 async def events(pilot: Pilot[Any]) -> None:
@@ -104,7 +105,8 @@ async def failed_start(pilot: Pilot[Any]) -> None:
     await until(pilot, lambda: "15/broken" in screen.table.order)
     await goto(pilot, "15/broken")
     await pilot.press("s")
-    await until(pilot, lambda: not screen.dispatcher.running)
+    await pilot.pause(0.2)
+    await until(pilot, lambda: not pilot.app.dispatcher.running)
 
 
 def main() -> None:

@@ -1,20 +1,20 @@
-"""The one table of dashboard actions: keys, labels, what asks first, what changes state.
+"""The one table of actions: keys, labels, what asks first, and the core call each runs.
 
-Bindings, the help screen and the command palette are all made from it, and
-`--read-only` removes every action that changes state here, in one place.
+Bindings, the help screen and each screen's command palette are made from it;
+`--read-only` removes every row that calls the core, in one place. A row with a
+`core` action is run by `ActionRunner.act`: its `ask` gathers the targets and options
+(a confirmation, a form), then the Dispatcher runs `Host.run(core, key, **options)`.
+Adding an action is adding a row (and, for a new core call, a manager method).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Any, Literal
 
 from textual.binding import Binding
 
-if TYPE_CHECKING:
-    from ..monitor import InstanceView
-
-Confirm = Literal["no", "yes", "stop", "name"]
+ScreenName = Literal["dashboard", "detail"]
 
 
 @dataclass(frozen=True)
@@ -23,75 +23,129 @@ class Action:
     name: str
     label: str
     description: str
-    #: Changes an instance: removed under --read-only, refused on a busy instance.
-    mutates: bool = False
-    #: What the operator confirms first: nothing, yes/no, a stop mode, the name typed.
-    confirm: Confirm = "no"
+    screen: ScreenName
+    #: The Host action it runs ("start"); None for a key that only moves the screen.
+    core: str | None = None
+    #: Its dialog, by name in `asks.ASKS` ("confirm", "stop_mode", ...); None: asks nothing.
+    ask: str | None = None
     #: Applies to every marked row at once.
     bulk: bool = False
     #: Shown in the footer (the rest are in the help screen and the palette).
     footer: bool = True
     #: What the row says while it runs.
     progress: str = ""
+    #: Detail screen: only offered on this tab.
+    tab: str | None = None
+    #: The Textual action of a screen-only key, when not `name` itself.
+    binding: str | None = None
+    #: Under --read-only, gone too although it calls nothing (marking rows for a bulk action).
+    for_actions_only: bool = False
+    #: Options fixed by the row itself (cancel vs terminate share the core call `signal`).
+    fixed: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def mutates(self) -> bool:
+        return self.core is not None
+
+    @property
+    def textual_action(self) -> str:
+        if self.core is not None:
+            return f"act('{self.name}')"
+        return self.binding or self.name
+
+    @property
+    def key_display(self) -> str:
+        return {"question_mark": "?", "slash": "/", "space": "space", "enter": "enter"}.get(
+            self.key, self.key
+        )
 
 
+D: ScreenName = "dashboard"
+T: ScreenName = "detail"
 ACTIONS = (
-    Action("s", "start", "Start", "Start the instance (or the marked ones)",
-           mutates=True, bulk=True, progress="starting"),
-    Action("t", "stop", "Stop", "Stop: smart, fast or immediate, chosen when confirming",
-           mutates=True, confirm="stop", bulk=True, progress="stopping"),
-    Action("r", "restart", "Restart", "Restart after checking the configuration",
-           mutates=True, confirm="yes", bulk=True, progress="restarting"),
-    Action("R", "reload", "Reload", "Reload the configuration; rejected lines are reported",
-           mutates=True, bulk=True, progress="reloading"),
+    Action("s", "start", "Start", "Start the instance (or the marked ones)", D,
+           core="start", bulk=True, progress="starting"),
+    Action("t", "stop", "Stop", "Stop: smart, fast or immediate, chosen when confirming", D,
+           core="stop", ask="stop_mode", bulk=True, progress="stopping"),
+    Action("r", "restart", "Restart", "Restart after checking the configuration", D,
+           core="restart", ask="confirm", bulk=True, progress="restarting"),
+    Action("R", "reload", "Reload", "Reload the configuration; rejected lines are reported", D,
+           core="reload", bulk=True, progress="reloading"),
     Action("p", "promote", "Promote",
-           "Promote the standby: it leaves its primary for good and accepts writes",
-           mutates=True, confirm="yes", footer=False, progress="promoting"),
-    Action("u", "upgrade", "Upgrade",
-           "Upgrade to a newer major version with pg_upgrade, checked first",
-           mutates=True, confirm="yes", footer=False, progress="upgrading"),
-    Action("c", "create", "New", "Create an instance from a form", mutates=True, progress="creating"),
-    Action("d", "drop", "Drop", "Drop the instance: type its name to confirm",
-           mutates=True, confirm="name", progress="dropping"),
+           "Promote the standby: it leaves its primary for good and accepts writes", D,
+           core="promote", ask="confirm", footer=False, progress="promoting"),
+    Action("u", "upgrade", "Upgrade", "Upgrade to a newer major version with pg_upgrade, checked first", D,
+           core="upgrade", ask="upgrade", footer=False, progress="upgrading"),
+    Action("c", "create", "New", "Create an instance from a form", D,
+           core="create", ask="create", progress="creating"),
+    Action("d", "drop", "Drop", "Drop the instance: type its name to confirm", D,
+           core="drop", ask="typed_name", progress="dropping"),
     Action("enter", "open", "Open", "Open the instance: overview, settings, config, sessions, log, history",
+           D, footer=False),
+    Action("space", "mark", "Mark", "Mark or unmark the row for a bulk action", D,
+           footer=False, for_actions_only=True),
+    Action("slash", "filter", "Filter",
+           "Filter rows: words as shown, or column:word (status:, role:, version:, manager:)", D),
+    Action("e", "events", "Events", "What was done, by this dashboard and by others", D),
+    Action("f", "pause", "Pause", "Pause or resume the live refresh", D, footer=False),
+    Action("ctrl+l", "refresh", "Refresh", "Refresh now", D, footer=False),
+    Action("question_mark", "help", "Help", "All keys", D),
+    Action("q", "quit", "Quit", "Quit", D),
+    # The detail screen of one instance.
+    Action("escape", "close", "Back",
+           "Back to the table, the cursor where it was (first leaves a filter box)", T),
+    Action("slash", "find", "Filter", "The tab's filter or search box (escape leaves it)", T, footer=False),
+    Action("o", "sort", "Sort", "Sort the tab's table by its next column (after the last: server order)", T,
            footer=False),
-    Action("space", "mark", "Mark", "Mark or unmark the row for a bulk action", footer=False),
-    Action("slash", "filter", "Filter", "Filter by name, status or role"),
-    Action("e", "events", "Events", "What was done, by this dashboard and by others"),
-    Action("f", "pause", "Pause", "Pause or resume the live refresh", footer=False),
-    Action("ctrl+l", "refresh", "Refresh", "Refresh now", footer=False),
-    Action("question_mark", "help", "Help", "All keys"),
-    Action("q", "quit", "Quit", "Quit"),
+    Action("O", "reverse_sort", "Reverse", "Reverse the sort", T, footer=False),
+    Action("y", "copy", "Copy",
+           "Copy the selected value (setting, query, log line) with OSC 52, over SSH too", T),
+    Action("enter", "show_row", "Full row", "Show the selected row in full, wrapped", T, footer=False),
+    Action("e", "configure", "Edit setting",
+           "Change a setting: checked against pg_settings, reloaded, a restart offered if needed", T,
+           core="configure", ask="setting", progress="configuring"),
+    Action("r", "restart_detail", "Restart", "Restart the server (after a change that needs it)", T,
+           core="restart", ask="confirm", footer=False, progress="restarting"),
+    Action("x", "cancel", "Cancel query", "Activity: cancel the selected session's query (the session stays)",
+           T, core="signal", ask="backend", tab="activity", progress="cancelling",
+           fixed=(("terminate", False),)),
+    Action("K", "terminate", "Terminate", "Activity: end the selected session (its transaction rolls back)",
+           T, core="signal", ask="backend", tab="activity", progress="terminating",
+           fixed=(("terminate", True),)),
+    Action("ctrl+l", "reload_tab", "Refresh", "Refresh the tab now", T, footer=False),
 )  # fmt: skip
 BY_NAME = {action.name: action for action in ACTIONS}
 SORT_KEYS = "123456789"
+#: The detail screen's tabs, in the order of their digit keys.
+TABS = ("overview", "settings", "config", "activity", "log", "history")
 
 
-def bindings() -> list[Binding | tuple[str, str] | tuple[str, str, str]]:
-    """Dashboard bindings, from the table."""
-    made: list[Binding | tuple[str, str] | tuple[str, str, str]] = [
-        Binding(a.key, a.name, a.label, show=a.footer, key_display="?" if a.key == "question_mark" else None)
-        for a in ACTIONS
+def rows(screen: ScreenName, *, read_only: bool) -> list[Action]:
+    """The rows of one screen, without those --read-only removes."""
+    return [
+        a for a in ACTIONS if a.screen == screen and not (read_only and (a.mutates or a.for_actions_only))
     ]
-    made += [Binding(digit, f"sort({i})", "Sort", show=False) for i, digit in enumerate(SORT_KEYS)]
+
+
+def bindings(screen: ScreenName) -> list[Binding | tuple[str, str] | tuple[str, str, str]]:
+    """A screen's bindings, from its rows (check_action hides the read-only ones)."""
+    made: list[Binding | tuple[str, str] | tuple[str, str, str]] = [
+        Binding(a.key, a.textual_action, a.label, show=a.footer, key_display=a.key_display)
+        for a in ACTIONS
+        if a.screen == screen
+    ]
+    if screen == "dashboard":
+        made += [Binding(digit, f"sort({i})", "Sort", show=False) for i, digit in enumerate(SORT_KEYS)]
+    else:
+        made += [Binding(str(i + 1), f"show('{tab}')", tab.title(), show=False) for i, tab in enumerate(TABS)]
     return made
 
 
-def allowed(name: str, *, read_only: bool) -> bool:
-    """False: hide it (it changes an instance, in read-only mode)."""
-    action = BY_NAME.get(name)
-    return not (action is not None and action.mutates and read_only)
-
-
-def pointless(action: str, view: InstanceView) -> bool:
-    """Whether `action` would do nothing on this instance (shown dimmed, not hidden)."""
-    running = view.item.status == "running"
-    if action == "start":
-        return running or view.item.superseded_by is not None
-    if action in ("stop", "reload"):
-        return not running
-    if action == "promote":
-        return not running or view.item.role != "standby"
-    if action == "upgrade":
-        return view.item.role == "standby" or view.item.superseded_by is not None
-    return False
+def allowed(action: str, parameters: tuple[object, ...], *, read_only: bool) -> bool:
+    """False: hidden everywhere (a row that changes state, under --read-only)."""
+    if not read_only:
+        return True
+    if action == "act":
+        return False
+    spec = BY_NAME.get(action)
+    return not (spec is not None and spec.for_actions_only)

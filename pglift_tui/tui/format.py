@@ -7,6 +7,9 @@ nothing.
 
 from __future__ import annotations
 
+import math
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -29,12 +32,12 @@ class Column:
 COLUMNS = (
     Column("mark", "", 1, 100),
     Column("name", "NAME", 12, 99),
-    Column("version", "VER", 3, 60),
+    Column("version", "VER", 4, 60),
     Column("port", "PORT", 5, 70),
     Column("status", "STATUS", 11, 98),
     Column("role", "ROLE", 8, 65),
     Column("pid", "PID", 7, 20),
-    Column("uptime", "UPTIME", 6, 50),
+    Column("uptime", "UPTIME", 7, 50),
     Column("conn", "CONN", 8, 55),
     Column("lag", "LAG", 7, 30),
     Column("restart", "RST", 3, 45),
@@ -80,33 +83,49 @@ def lag(view: InstanceView) -> str:
     return size(view.lag_bytes or 0)
 
 
-def sparkline(points: tuple[float, ...], width: int) -> str:
-    """The last `width` points, scaled to their own maximum; blank when all are idle."""
-    shown = points[-width:]
-    top = max(shown, default=0.0)
+def tps_scale(views: Iterable[InstanceView]) -> float:
+    """One top for every row's sparkline: the highest rate shown, rounded up to 1, 2 or 5
+    times a power of ten, so the scale (and every row with it) rarely moves."""
+    top = max((max(view.tps, default=0.0) for view in views), default=0.0)
     if top <= 0:
+        return 0.0
+    power = 10 ** math.floor(math.log10(top))
+    return float(next(step * power for step in (1, 2, 5, 10) if step * power >= top))
+
+
+def sparkline(points: tuple[float, ...], width: int, top: float | None = None) -> str:
+    """The last `width` points, scaled to `top` (default: their own maximum); blank when idle."""
+    shown = points[-width:]
+    top = top or max(shown, default=0.0)
+    if top <= 0 or max(shown, default=0.0) <= 0:
         return ""  # idle: nothing to draw, and nothing to redraw as history grows
     return "".join(SPARKS[min(len(SPARKS) - 1, int(p / top * (len(SPARKS) - 1) + 0.5))] for p in shown)
 
 
-def status(view: InstanceView, action: str | None) -> Cell:
-    """The status word, with what is going on when something is."""
-    item = view.item
-    if action is not None:
-        return Cell(f"{action}…", "busy")
-    if view.busy is not None:
-        return Cell("busy", "busy")
+def state_word(item: InstanceListItem) -> str:
+    """The one word for a server's state, wherever it is shown (the table, the CLI)."""
     if item.status == "running":
-        if item.phase in ("starting", "stopping"):
-            return Cell(item.phase, "transition")
-        if view.error is not None:
-            return Cell("unreachable", "warning")
-        return Cell("running", "running")
+        return item.phase if item.phase in ("starting", "stopping") else "running"
     if item.status == "crashed":
-        return Cell("crashed", "crashed")
-    if item.superseded_by:
-        return Cell("superseded", "stopped")
-    return Cell("stopped", "stopped")
+        return "crashed"
+    return "superseded" if item.superseded_by else "stopped"
+
+
+_STATE_STYLE = {"running": "running", "starting": "transition", "stopping": "transition",
+                "crashed": "crashed", "superseded": "stopped", "stopped": "stopped"}  # fmt: skip
+
+
+def status(view: InstanceView, action: str | None) -> Cell:
+    """The status word, or what is going on when something is."""
+    if action is not None:
+        return Cell(action, "busy")
+    if view.busy is not None:
+        # Another process holds the lock: what it does ("restart by pid 9120 (alice)").
+        return Cell(f"{view.busy.split(' ', 1)[0]}…", "busy")
+    word = state_word(view.item)
+    if word == "running" and view.error is not None:
+        return Cell("unreachable", "warning")
+    return Cell(word, _STATE_STYLE[word])
 
 
 def note(view: InstanceView, action: str | None) -> str:
@@ -114,7 +133,7 @@ def note(view: InstanceView, action: str | None) -> str:
     item = view.item
     parts = [f"{item.version}/{item.name}", f"port {item.port}", str(item.datadir)]
     if action is not None:
-        parts.append(f"{action} in progress")
+        parts.append(f"{action.rstrip('…')}")
     if view.busy is not None:
         parts.append(f"busy: {view.busy}")
     if view.error is not None:
@@ -140,7 +159,12 @@ def role(item: InstanceListItem) -> Cell:
 
 
 def row(
-    view: InstanceView, now: float, action: str | None, marked: bool, tps_width: int = 12
+    view: InstanceView,
+    now: float,
+    action: str | None,
+    marked: bool,
+    tps_width: int = 12,
+    tps_top: float | None = None,
 ) -> tuple[Cell, ...]:
     """The cells of one instance, in COLUMNS order."""
     item = view.item
@@ -161,7 +185,7 @@ def row(
         "conn": Cell(conn, "warning" if conn and ratio >= 0.8 else ""),
         "lag": Cell(lag(view), "warning" if view.lag_seconds and view.lag_seconds >= 60 else ""),
         "restart": Cell("yes" if view.pending_restart else "", "warning"),
-        "tps": Cell(sparkline(view.tps, tps_width) if running else "", "spark"),
+        "tps": Cell(sparkline(view.tps, tps_width, tps_top) if running else "", "spark"),
     }
     return tuple(cells[c.key] for c in COLUMNS)
 
@@ -191,3 +215,42 @@ def sort_value(view: InstanceView, key: str) -> tuple[int, float | str]:
     else:
         value = item.name
     return (1, "") if value is None else (0, value)
+
+
+#: Filter fields: what `field:word` narrows to, by column key (with short aliases).
+FILTER_FIELDS = {"name": "name", "version": "version", "ver": "version", "port": "port",
+                 "status": "status", "role": "role", "pid": "pid", "manager": "manager",
+                 "host": "host"}  # fmt: skip
+_WORDS = re.compile(r"[\w.]+")
+
+
+class RowFilter:
+    """Rows whose shown words match: each word of the filter begins a word shown in
+    some column (`running` never matches `stopped`), or in one column with `field:word`."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text.strip().lower()
+        self.terms: list[tuple[str | None, str]] = []
+        self.unknown: list[str] = []
+        for word in self.text.split():
+            field, sep, value = word.partition(":")
+            if sep and field in FILTER_FIELDS:
+                self.terms.append((FILTER_FIELDS[field], value))
+            else:
+                if sep and field:
+                    self.unknown.append(field)
+                self.terms.append((None, word))
+
+    def matches(self, view: InstanceView, cells: tuple[Cell, ...]) -> bool:
+        if not self.terms:
+            return True
+        shown = {c.key: cells[i].text.lower() for i, c in enumerate(COLUMNS)}
+        shown["manager"] = view.item.manager
+        shown["host"] = (view.item.host or "").lower()
+        words = {key: _WORDS.findall(text) for key, text in shown.items()}
+        for field, value in self.terms:
+            pool = words[field] if field else [w for ws in words.values() for w in ws]
+            texts = [shown[field]] if field else list(shown.values())
+            if not any(w.startswith(value) for w in pool) and not any(t.startswith(value) for t in texts):
+                return False
+        return True

@@ -1,4 +1,4 @@
-"""What workers tell the app: a refresh arrived, an action started, ended, failed."""
+"""What workers tell the screens: a refresh arrived, an action started, progressed, ended."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from textual.message import Message
 
+from ..managers import Outcome
 from ..monitor import InstanceView
 
 
@@ -16,16 +17,12 @@ class FleetRefreshed(Message):
     views: list[InstanceView]
     #: Wall-clock time of the snapshot, from the app's clock.
     taken_at: float
+    #: When the snapshot began (time.monotonic): what it says of a row predates an
+    #: action that ended after this.
+    began: float = 0.0
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, FleetRefreshed)
-
-
-@dataclass
-class RefreshFailed(Message):
-    """Listing instances failed (settings broken, prefix unreadable)."""
-
-    error: str
 
 
 @dataclass
@@ -38,7 +35,7 @@ class ActionStarted(Message):
 class ActionSucceeded(Message):
     key: str
     action: str
-    message: str
+    outcome: Outcome
 
 
 @dataclass

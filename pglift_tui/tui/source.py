@@ -1,7 +1,8 @@
 """Where the dashboard's data comes from, and where its actions go.
 
-`LiveSource` is the core on this host. Snapshot tests hand the app a `FixedSource`
-of the core's own models instead, so that their pictures never move.
+`LiveSource` is this host, through `pglift_tui.host.Host`: every action is
+`Host.run`, the same path the CLI takes. Tests hand the app a source of fixed core
+models instead (tests/tui/fixed.py), so that their pictures never move.
 """
 
 from __future__ import annotations
@@ -10,14 +11,15 @@ import asyncio
 import concurrent.futures
 import contextlib
 import threading
-from collections.abc import Sequence
 from typing import Any, Protocol
 
-from .. import binaries, instances, journal
-from ..models import interface, system
+from .. import binaries, journal
+from ..host import Host
+from ..managers import Outcome, Refusal
+from ..models.interface import InstanceListItem
 from ..monitor import InstanceView, Monitor
 from ..settings import Settings
-from .detail_source import Detail, FixedDetail, LiveDetail
+from .detail_source import Detail, LiveDetail
 
 #: Seconds an interrupted action may take to undo what it did when the dashboard quits.
 ACTION_GRACE = 30.0
@@ -26,21 +28,31 @@ ACTION_GRACE = 30.0
 class Source(Protocol):
     async def snapshot(self) -> list[InstanceView]: ...
 
-    def events(self, limit: int) -> list[journal.Event]: ...
+    def events(self, limit: int) -> list[journal.Event]:
+        """The journal, newest first (blocking: called in a thread)."""
+        ...
 
-    def versions(self) -> list[str]: ...
+    def versions(self) -> list[str]:
+        """Installed PostgreSQL versions, newest first (blocking: may run `postgres --version`)."""
+        ...
 
-    async def run(self, action: str, key: str, **options: Any) -> str: ...
+    def can(self, action: str, item: InstanceListItem) -> Refusal | None:
+        """Whether `action` is offered on `item` now (no I/O: it runs on the event loop)."""
+        ...
+
+    async def run(self, action: str, key: str, **options: Any) -> Outcome: ...
+
+    def detail(self, key: str) -> Detail:
+        """What an instance's detail screen reads (blocking: called in a thread)."""
+        ...
 
     async def close(self) -> None: ...
 
     def shutdown(self, timeout: float) -> None: ...
 
-    def detail(self, key: str) -> Detail: ...
-
 
 class LiveSource:
-    """The instances of this host, through the core's public API.
+    """The servers of this host, through the core's public API.
 
     Snapshots run on an event loop of their own, in a background thread, where the
     monitor keeps its connections: reading a hundred pid files and probing servers
@@ -49,10 +61,11 @@ class LiveSource:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.host = Host(settings)
         self.monitor = Monitor(settings)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._actions: set[concurrent.futures.Future[str]] = set()
+        self._actions: set[concurrent.futures.Future[Outcome]] = set()
 
     def _background(self) -> asyncio.AbstractEventLoop:
         if self._loop is None:
@@ -72,67 +85,20 @@ class LiveSource:
     def versions(self) -> list[str]:
         return [v.version for v in binaries.available(self.settings)]
 
-    def _instance(self, key: str) -> system.Instance:
-        version, name = key.split("/", 1)
-        return system.Instance.system_lookup(name, version, self.settings)
+    def can(self, action: str, item: InstanceListItem) -> Refusal | None:
+        return self.host.can(action, item)
 
-    async def run(self, action: str, key: str, **options: Any) -> str:
-        """Do `action` on the instance `key` ("15/main"); what happened, in words.
-
-        The core runs on the background loop too, so its file and process work never
-        holds up the screen; cancelling the caller cancels the action there, and its
-        own clean-up (a creation's rollback) runs to the end.
-        """
-        future = asyncio.run_coroutine_threadsafe(self._run(action, key, **options), self._background())
+    async def run(self, action: str, key: str, **options: Any) -> Outcome:
+        """`Host.run` on the background loop, so its file and process work never holds up
+        the screen; cancelling the caller cancels the action there, and its own clean-up
+        (a creation's rollback) runs to the end."""
+        future = asyncio.run_coroutine_threadsafe(self.host.run(action, key, **options), self._background())
         self._actions.add(future)
         future.add_done_callback(self._actions.discard)
         return await asyncio.wrap_future(future)
 
-    async def _run(self, action: str, key: str, **options: Any) -> str:
-        if action == "create":
-            manifest: interface.Instance = options["manifest"]
-            await instances.apply(self.settings, manifest)
-            return "created" + (" and started" if manifest.state == "started" else "")
-        instance = self._instance(key)
-        if action == "start":
-            await instances.start(instance)
-            return "started"
-        if action == "stop":
-            mode = options.get("mode", "fast")
-            await instances.stop(instance, mode=mode)
-            return f"stopped ({mode})"
-        if action == "restart":
-            await instances.restart(instance)
-            return "restarted"
-        if action == "reload":
-            await instances.reload(instance)
-            return "configuration reloaded"
-        if action == "drop":
-            await instances.drop(instance, force=bool(options.get("force")))
-            return "dropped"
-        if action == "promote":
-            await instances.promote(instance)
-            return "promoted: it accepts writes now"
-        if action == "upgrade":
-            upgraded = await instances.upgrade_async(
-                instance,
-                version=options.get("version"),
-                mode=options.get("mode", "copy"),
-                analyze=bool(options.get("analyze")),
-                force=bool(options.get("force")),
-                on_step=options.get("on_step"),
-            )
-            new = upgraded.instance
-            words = [f"upgraded to {new.version}/{new.name} on port {new.port}; {key} is superseded"]
-            words += upgraded.warnings
-            if upgraded.analyze_advice:
-                words.append(f"pg_upgrade advises: {upgraded.analyze_advice}")
-            return "\n".join(words)
-        raise ValueError(f"unknown action {action!r}")
-
     def detail(self, key: str) -> Detail:
-        """What the detail screen reads, on the background loop's own connection."""
-        return LiveDetail(self._instance(key), self._background())
+        return LiveDetail(self.host, self.host.find(key), self._background())
 
     async def close(self) -> None:
         await asyncio.to_thread(self.shutdown, ACTION_GRACE)
@@ -156,43 +122,3 @@ class LiveSource:
         if not thread.is_alive():
             loop.close()
         self._loop = self._thread = None
-
-
-class FixedSource:
-    """Fixed views and events, for pictures that must not move."""
-
-    def __init__(
-        self,
-        views: Sequence[InstanceView],
-        events: Sequence[journal.Event] = (),
-        versions: Sequence[str] = (),
-    ) -> None:
-        self.views = list(views)
-        self.journal = list(events)
-        self.installed = list(versions)
-        #: Instance key -> what its detail screen shows (see FixedDetail).
-        self.details: dict[str, dict[str, Any]] = {}
-
-    def detail(self, key: str) -> Detail:
-        from ..inspect import Overview
-
-        return FixedDetail(key, self.details.get(key, {"overview": Overview(running=False)}))
-
-    async def snapshot(self) -> list[InstanceView]:
-        return list(self.views)
-
-    def events(self, limit: int) -> list[journal.Event]:
-        return self.journal[:limit]
-
-    def versions(self) -> list[str]:
-        found = set(self.installed) | {view.item.version for view in self.views}
-        return sorted(found, key=int, reverse=True) or ["15"]
-
-    async def run(self, action: str, key: str, **options: Any) -> str:
-        raise RuntimeError("a fixed source cannot act")
-
-    async def close(self) -> None:
-        return None
-
-    def shutdown(self, timeout: float) -> None:
-        return None

@@ -1,62 +1,107 @@
 """The dispatcher: every action runs in a worker, a bounded number at once, one per instance.
 
-Textual has no worker pool; an asyncio semaphore bounds how many core calls run
-together, so a bulk stop of fifty instances does not start fifty pg_ctl at once.
+Whatever screen asked (the table, an instance's detail screen), the action goes
+through here: busy rows refused, the core call under a semaphore (Textual has no
+worker pool, and a bulk stop of fifty instances must not start fifty pg_ctl at once),
+`ActionStarted` posted, and the end reported by the App's one `Worker.StateChanged`
+handler as `ActionSucceeded` or `ActionFailed` (see `DashboardApp`).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import time
+from dataclasses import dataclass, field
+from typing import Any
 
 from textual.dom import DOMNode
+from textual.worker import Worker
 
-from ..exceptions import CommandError, Error
+from ..managers import Outcome
 from .actions import Action
-from .messages import ActionFailed, ActionStarted, ActionSucceeded
+from .messages import ActionStarted
+from .source import Source
 
 DEFAULT_LIMIT = 4
 
 
+@dataclass
+class Batch:
+    """Rows acted on by one key press: their results are told together."""
+
+    spec: Action
+    keys: list[str]
+    results: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def done(self) -> bool:
+        return len(self.results) == len(self.keys)
+
+
+@dataclass
+class Job:
+    key: str
+    spec: Action
+    #: The screen that asked: it hears of the end first (then the App).
+    owner: DOMNode
+    options: dict[str, Any] = field(default_factory=dict)
+    began: float = field(default_factory=time.monotonic)
+    batch: Batch | None = None
+
+
 class Dispatcher:
-    def __init__(self, owner: DOMNode, *, read_only: bool, limit: int = DEFAULT_LIMIT) -> None:
-        #: Where workers run and messages go (the dashboard screen).
-        self.owner = owner
+    def __init__(self, node: DOMNode, source: Source, *, read_only: bool, limit: int = DEFAULT_LIMIT) -> None:
+        #: Where workers run (the App: an action outlives the screen that asked for it).
+        self.node = node
+        self.source = source
         self.read_only = read_only
         self.semaphore = asyncio.Semaphore(limit)
-        #: Instance key -> the action running on it.
-        self.running: dict[str, str] = {}
+        #: Instance key -> the job running on it.
+        self.running: dict[str, Job] = {}
+        #: Key -> the bulk action it is part of, until its result is told.
+        self.batches: dict[str, Batch] = {}
+        self._jobs: dict[Worker[Any], Job] = {}
 
     def busy(self, key: str | None) -> bool:
         return key is not None and key in self.running
 
-    def submit(self, key: str, action: Action, call: Callable[[], Awaitable[str]]) -> bool:
-        """Run `call` for `key` in a worker; False if refused (busy, or read-only)."""
-        if (self.read_only and action.mutates) or key in self.running:
-            return False
-        self.running[key] = action.name
-        self.owner.post_message(ActionStarted(key, action.name))
-        self.owner.run_worker(
-            self._run(key, action, call),
-            name=f"action:{key}",
-            group="action",
-            description=f"{action.name} {key}",
-            exit_on_error=False,
-        )
-        return True
+    def refused(self, spec: Action, key: str) -> str | None:
+        if self.read_only and spec.mutates:
+            return "not allowed in read-only mode"
+        job = self.running.get(key)
+        if job is not None:
+            return f"busy: {job.spec.progress or job.spec.name} in progress"
+        return None
 
-    async def _run(self, key: str, action: Action, call: Callable[[], Awaitable[str]]) -> None:
-        message: ActionSucceeded | ActionFailed
-        try:
-            async with self.semaphore:
-                done = await call()
-        except Error as exc:
-            lines = exc.log_lines if isinstance(exc, CommandError) else []
-            message = ActionFailed(key, action.name, exc.message, exc.hint, list(lines))
-        except Exception as exc:  # psycopg and OS errors too: shown, never fatal
-            message = ActionFailed(key, action.name, str(exc).strip() or type(exc).__name__)
-        else:
-            message = ActionSucceeded(key, action.name, done)
-        finally:
-            self.running.pop(key, None)
-        self.owner.post_message(message)
+    def submit(self, owner: DOMNode, spec: Action, asked: list[tuple[str, dict[str, Any]]]) -> dict[str, str]:
+        """Run `spec` for each (key, options); the keys refused, with why."""
+        assert spec.core is not None
+        refused = {key: why for key, _ in asked if (why := self.refused(spec, key)) is not None}
+        accepted = [(key, options) for key, options in asked if key not in refused]
+        batch = Batch(spec, [key for key, _ in accepted]) if len(accepted) > 1 else None
+        for key, options in accepted:
+            job = Job(key, spec, owner, options, batch=batch)
+            self.running[key] = job
+            if batch is not None:
+                self.batches[key] = batch
+            owner.post_message(ActionStarted(key, spec.name))
+            worker = self.node.run_worker(
+                self._run(spec.core, key, {**dict(spec.fixed), **options}),
+                name=f"action:{key}",
+                group="action",
+                description=f"{spec.name} {key}",
+                exit_on_error=False,
+            )
+            self._jobs[worker] = job
+        return refused
+
+    async def _run(self, core: str, key: str, options: dict[str, Any]) -> Outcome:
+        async with self.semaphore:
+            return await self.source.run(core, key, **options)
+
+    def finished(self, worker: Worker[Any]) -> Job | None:
+        """The job `worker` ran, now over; None for a worker that is not an action's."""
+        job = self._jobs.pop(worker, None)
+        if job is not None:
+            self.running.pop(job.key, None)
+        return job

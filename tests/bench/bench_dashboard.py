@@ -76,7 +76,7 @@ def launch(fleet: Fleet, expected: int, rounds: int) -> float:
         tmux = Tmux()
         start = time.perf_counter()
         tmux.run("new-session", "-d", "-x", "120", "-y", "36", command)
-        while f"{expected} instances:" not in tmux.run("capture-pane", "-p"):
+        while f"{expected} instances ·" not in tmux.run("capture-pane", "-p"):
             if time.perf_counter() - start > 30:
                 screen = tmux.run("capture-pane", "-p")
                 tmux.kill()
@@ -102,7 +102,7 @@ def open_dashboard(fleet: Fleet) -> tuple[Tmux, int]:
     )  # fmt: skip
     pid = int(tmux.run("display-message", "-p", "#{pane_pid}").strip())
     deadline = time.monotonic() + 30
-    while "instances:" not in tmux.run("capture-pane", "-p"):
+    while "instances ·" not in tmux.run("capture-pane", "-p"):
         if time.monotonic() > deadline:
             tmux.kill()
             raise TimeoutError("the dashboard did not start")

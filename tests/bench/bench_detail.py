@@ -119,7 +119,7 @@ def log_follow_cpu(fleet: Fleet, seconds: float) -> tuple[float, float]:
                 time.sleep(0.002)
             floors.append(time.perf_counter() - start)
             tmux.run("send-keys", "Escape")
-            while "instances:" not in tmux.run("capture-pane", "-p") or "Keys" in tmux.run(
+            while "instances ·" not in tmux.run("capture-pane", "-p") or "Keys" in tmux.run(
                 "capture-pane", "-p"
             ):
                 time.sleep(0.01)
@@ -136,7 +136,7 @@ def log_follow_cpu(fleet: Fleet, seconds: float) -> tuple[float, float]:
                 time.sleep(0.002)  # polling a terminal from outside
             opens.append(time.perf_counter() - start)
             tmux.run("send-keys", "Escape")
-            while "instances:" not in tmux.run("capture-pane", "-p"):
+            while "instances ·" not in tmux.run("capture-pane", "-p"):
                 time.sleep(0.01)
             time.sleep(0.5)
         terminal_open[0] = statistics.median(opens)

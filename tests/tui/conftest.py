@@ -12,12 +12,25 @@ from textual.pilot import Pilot
 
 from pglift_tui.tui.app import DashboardApp
 from pglift_tui.tui.screens.dashboard import DashboardScreen
-from pglift_tui.tui.source import FixedSource
 
 from . import fleet
+from .fixed import FixedSource
 
 os.environ["TZ"] = "UTC"
 time.tzset()
+
+
+def cell(app: Any, key: str, column: str) -> str:
+    """The text a row shows in a column, looked up by the column's name."""
+    from pglift_tui.tui import format as fmt
+
+    index = next(i for i, c in enumerate(fmt.COLUMNS) if c.key == column)
+    return str(dashboard(app).table.cells[key][index].text)
+
+
+def unique(seen: list[Any], kind: type) -> list[Any]:
+    """Messages of `kind` a message_hook saw, each once (it sees them at every pump)."""
+    return [m for m in {id(m): m for m in seen}.values() if isinstance(m, kind)]
 
 
 def dashboard(app: DashboardApp) -> DashboardScreen:

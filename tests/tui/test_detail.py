@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import psycopg
@@ -88,7 +87,8 @@ async def test_each_tab_shows_the_servers_answer(make_instance: Any, settings: A
 
         await pilot.press("6")
         await until(pilot, lambda: bool(screen.query(HistoryTab)) and screen.query_one(HistoryTab).rows != [])
-        assert [r[2] for r in screen.query_one(HistoryTab).rows] == ["create"]  # its own events only
+        # Its own events only, the session it ended among them (journaled for the audit).
+        assert [r[2] for r in screen.query_one(HistoryTab).rows] == ["terminate", "create"]
 
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(pilot.app.screen, DashboardScreen), what="back to the table")
@@ -101,8 +101,9 @@ async def test_read_only_offers_no_signal(make_instance: Any, settings: Any) -> 
         await loaded(pilot)
         await pilot.press("enter", "4")
         screen = detail_of(pilot)
-        await asyncio.sleep(0)
-        assert screen.check_action("signal", (True,)) is False
+        await pilot.pause()
+        for name in ("terminate", "cancel", "configure", "restart_detail"):
+            assert screen.check_action("act", (name,)) is False
 
 
 async def test_a_setting_changed_in_the_form_is_live_or_pending(make_instance: Any, settings: Any) -> None:
@@ -163,3 +164,70 @@ async def test_settings_sort_and_a_stopped_instances_files(make_instance: Any, s
         assert values == sorted(values)
         await pilot.press("O")
         assert [str(row[1]).lower() for row in tab.shown] == sorted(values, reverse=True)
+
+
+async def _every_tab_has_content(pilot: Any, screen: DetailScreen) -> None:
+    """Each tab, shown in turn, fills most of the screen's height with its rows or text."""
+    for digit, pane in zip(
+        "123456", ("overview", "settings", "config", "activity", "log", "history"), strict=True
+    ):
+        await pilot.press(digit)
+
+        def drawn(pane: str = pane) -> bool:
+            tab = screen.current()
+            return (
+                tab is not None and tab.parent is not None and tab.parent.id == pane and tab.size.height > 5
+            )
+
+        await until(pilot, drawn, what=f"the {pane} tab at full height")
+    await until(pilot, lambda: bool(screen.query_one(SettingsTab).rows), what="settings rows")
+
+
+async def test_detail_screens_opened_again_and_again_keep_their_tabs(
+    make_instance: Any, settings: Any
+) -> None:
+    """Enter, Escape, Enter on another row, many times: every tab of every screen is whole."""
+    await make_instance("one")
+    await make_instance("two")
+    async with make_app(settings, refresh=0.3).run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        for key in ("15/one", "15/two", "15/one", "15/two"):
+            await goto(pilot, key)
+            await pilot.press("enter")
+            await until(pilot, lambda: isinstance(pilot.app.screen, DetailScreen), what="the detail screen")
+            screen = detail_of(pilot)
+            assert screen.detail.key == key
+            await _every_tab_has_content(pilot, screen)
+            await pilot.press("escape")
+            await until(pilot, lambda: isinstance(pilot.app.screen, DashboardScreen), what="back")
+
+
+async def test_escape_leaves_a_tab_filter_and_gives_the_digits_back(
+    make_instance: Any, settings: Any
+) -> None:
+    await make_instance("main")
+    async with make_app(settings, refresh=0.3).run_test(size=(120, 36)) as pilot:
+        await loaded(pilot)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(pilot.app.screen, DetailScreen), what="the detail screen")
+        screen = detail_of(pilot)
+
+        def filtered() -> bool:
+            shown = screen.query_one(SettingsTab).shown
+            return 0 < len(shown) < 10 and all("work_mem" in r[0] for r in shown)
+
+        for time in range(2):  # the second time too
+            await pilot.press("2")
+            await until(
+                pilot, lambda: bool(screen.query(SettingsTab)) and bool(screen.query_one(SettingsTab).rows)
+            )
+            await pilot.press("slash", *("work_mem" if time == 0 else ""))
+            await until(pilot, filtered, what="the filter applied")
+            await pilot.press("escape")
+            assert isinstance(pilot.app.screen, DetailScreen)  # it left the box, not the screen
+            await pilot.press("3")
+            assert screen.query_one("TabbedContent").active == "config"  # type: ignore[attr-defined]
+            box = screen.query_one(SettingsTab).query_one("Input")
+            assert box.value == "work_mem"  # type: ignore[attr-defined]
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(pilot.app.screen, DashboardScreen), what="back to the table")

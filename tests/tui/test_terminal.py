@@ -87,7 +87,7 @@ async def test_operator_stops_an_instance_then_quits(
     instance = await make_instance()
     tmux.start(COMMAND, site)
     wait(lambda: "running" in tmux.screen() and "main" in tmux.screen(), "the table")
-    assert "1 instances: 1 running" in tmux.screen()
+    assert "1 instances · 1 running" in tmux.screen()
     tmux.keys("t")
     wait(lambda: "Stop 15/main?" in tmux.screen(), "the confirmation")
     tmux.keys("y")

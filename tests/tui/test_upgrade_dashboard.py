@@ -11,11 +11,11 @@ from textual.message import Message
 from pglift_tui import instances
 from pglift_tui.models import system
 from pglift_tui.tui.dialogs.upgrade import UpgradeDialog
-from pglift_tui.tui.messages import ActionProgress, ActionSucceeded
+from pglift_tui.tui.messages import ActionFailed, ActionProgress, ActionSucceeded
 
 from ..conftest import make_settings
 from ..functional.pg import query
-from .conftest import dashboard, loaded, until
+from .conftest import cell, dashboard, loaded, unique, until
 from .test_dashboard import goto, make_app
 
 
@@ -32,22 +32,22 @@ async def test_upgrade_from_the_dashboard_shows_each_step(make_instance: Any, se
         await loaded(pilot)
         await goto(pilot, "15/app")
         await pilot.press("u")
-        assert isinstance(pilot.app.screen, UpgradeDialog)
+        await until(pilot, lambda: isinstance(pilot.app.screen, UpgradeDialog), what="the dialog")
         await pilot.press("ctrl+s")  # the defaults: 18, copy, then analyze
         table = dashboard(pilot.app).table
-        succeeded = lambda: any(isinstance(m, ActionSucceeded) for m in seen)  # noqa: E731
+        succeeded = lambda: bool(unique(seen, ActionSucceeded) or unique(seen, ActionFailed))  # noqa: E731
         await until(pilot, succeeded, 120, "the upgrade to end")
+        assert unique(seen, ActionFailed) == []
         await until(pilot, lambda: "18/app" in table.order, what="the new row")
         await until(
-            pilot, lambda: table.cells["15/app"][4].text == "superseded", what="the old row superseded"
+            pilot, lambda: cell(pilot.app, "15/app", "status") == "superseded", what="the old row superseded"
         )
-        assert table.cells["18/app"][4].text == "running"
-    # The hook sees a message at each pump it passes through: each one once here.
-    unique = list({id(m): m for m in seen}.values())
-    steps = [(m.step, m.state) for m in unique if isinstance(m, ActionProgress)]
+        assert cell(pilot.app, "18/app", "status") == "running"
+    assert unique(seen, ActionFailed) == []
+    steps = [(m.step, m.state) for m in unique(seen, ActionProgress)]
     assert [s for s, state in steps if state == "done"] == ["init", "check", "copy", "start", "analyze"]
-    [result] = [m for m in unique if isinstance(m, ActionSucceeded)]
-    assert "upgraded to 18/app" in result.message
+    [result] = unique(seen, ActionSucceeded)
+    assert "upgraded to 18/app" in result.outcome.word
     new = system.Instance.system_lookup("app", "18", settings)
     assert (await query(new, "SELECT count(*) AS n FROM t")) == [{"n": 100}]
     assert old.status().status == "not running"

@@ -5,41 +5,38 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Input, Static
+from textual.worker import Worker
 
+from ...errors import Described
+from ...models.interface import InstanceListItem
 from ...monitor import InstanceView
 from .. import actions
 from .. import format as fmt
-from ..dialogs.confirm import ConfirmDialog
-from ..dialogs.create import CreateDialog
-from ..dialogs.drop import DropDialog
-from ..dialogs.stop import StopDialog
-from ..dialogs.upgrade import UpgradeChoice, UpgradeDialog
-from ..messages import (
-    ActionFailed,
-    ActionProgress,
-    ActionStarted,
-    ActionSucceeded,
-    FleetRefreshed,
-    RefreshFailed,
-)
+from ..commands import ScreenCommands
+from ..messages import ActionStarted, FleetRefreshed
+from ..runner import ActionRunner
 from ..source import Source
 from ..widgets.instance_table import InstanceTable
-from ..workers import Dispatcher
 from .detail import DetailScreen
 from .events import EventsScreen
 from .help import HelpScreen
 
 
-class DashboardScreen(Screen[None]):
-    BINDINGS = actions.bindings()
+class DashboardScreen(ActionRunner, Screen[None]):
+    SCREEN: actions.ScreenName = "dashboard"
+    BINDINGS = actions.bindings("dashboard")
+    COMMANDS = {ScreenCommands}
 
     def __init__(
         self,
@@ -58,7 +55,6 @@ class DashboardScreen(Screen[None]):
         self.read_only = read_only
         self.clock = clock
         self.hostname = hostname
-        self.dispatcher = Dispatcher(self, read_only=read_only)
         self.refreshes = 0
         self._wake = asyncio.Event()
         self._error: str | None = None
@@ -68,7 +64,7 @@ class DashboardScreen(Screen[None]):
             yield Static(id="status")
             yield Static(id="refresh-state")
         yield Input(
-            placeholder="filter: words in name, status or role; Enter keeps it, Escape clears", id="filter"
+            placeholder="filter: words as shown, or column:word (status:stopped); Escape clears", id="filter"
         )
         yield InstanceTable(id="instances")
         yield Static(id="note")
@@ -81,31 +77,43 @@ class DashboardScreen(Screen[None]):
     def on_mount(self) -> None:
         self.table.focus()
         self._show_status()
+        self._start_refresh()
+
+    def _start_refresh(self) -> None:
         self.run_worker(
             self._refresh_loop(), name="refresh", group="refresh", exclusive=True, exit_on_error=False
         )
 
     # -- refresh -------------------------------------------------------------------------
     async def _refresh_loop(self) -> None:
-        """One snapshot at a time: the next waits for the interval, a key, or an action's end."""
+        """One snapshot at a time: the next waits for the interval, a key, or an action's end.
+
+        A failure ends the loop and reaches `worker_failed` (the App's one route), which
+        shows it and starts the loop again.
+        """
         forced = True
         while True:
             # Under another full screen (an instance's detail), the table is not refreshed:
             # only what is shown costs queries. It is refreshed at once on return.
             hidden = self.app.screen is not self and not isinstance(self.app.screen, ModalScreen)
             if (forced or not self.paused) and not hidden:
-                try:
-                    views = await self.source.snapshot()
-                except Exception as exc:  # shown in the status line; the loop goes on
-                    self.post_message(RefreshFailed(str(exc) or type(exc).__name__))
-                else:
-                    self.post_message(FleetRefreshed(views, self.clock()))
+                began = time.monotonic()
+                views = await self.source.snapshot()
+                self.post_message(FleetRefreshed(views, self.clock(), began))
             self._wake.clear()
             timeout = None if self.paused else self.interval
             forced = False
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
                 forced = True
+
+    def worker_failed(self, worker: Worker[Any], said: Described) -> None:
+        if worker.group == "refresh":
+            self._error = said.message
+            self._show_status()
+            self.set_timer(self.interval, self._start_refresh)
+        else:
+            self.notify(said.message + (f"\n{said.hint}" if said.hint else ""), severity="error", timeout=10)
 
     def refresh_now(self) -> None:
         self._wake.set()
@@ -123,23 +131,43 @@ class DashboardScreen(Screen[None]):
             gc.freeze()
         self._error = None
         with self.app.batch_update():
-            self.table.update_views(message.views, message.taken_at)
+            self.table.update_views(self._with_creations(message.views), message.taken_at, message.began)
             self._show_status()
             self._show_note()
+        self.refresh_bindings()
 
-    @on(RefreshFailed)
-    def _refresh_failed(self, message: RefreshFailed) -> None:
-        self._error = message.error
-        self._show_status()
+    def _with_creations(self, views: list[InstanceView]) -> list[InstanceView]:
+        """Rows being created are shown from their form until they are made: its port, not
+        the default a half-written postgresql.conf gives, and a row from the first moment."""
+        creating = {
+            key: job.options["manifest"]
+            for key, job in self._app().dispatcher.running.items()
+            if job.spec.core == "create" and "manifest" in job.options
+        }
+        if not creating:
+            return views
+        shown = []
+        for view in views:
+            manifest = creating.pop(view.key, None)
+            if manifest is not None and manifest.port is not None:
+                view = replace(view, item=view.item.model_copy(update={"port": manifest.port}))
+            shown.append(view)
+        for key, manifest in creating.items():
+            version = key.rpartition("/")[0]
+            item = InstanceListItem.model_construct(
+                name=manifest.name, version=version, port=manifest.port or 5432, datadir=Path(),
+                status="not running", manager="pglift",
+            )  # fmt: skip
+            shown.append(InstanceView(item))
+        return shown
 
     def _show_status(self) -> None:
-        views = self.table.views.values()
         counts: dict[str, int] = {}
-        for view in views:
-            word = fmt.status(view, None).text
+        for view in self.table.views.values():
+            word = "busy" if view.busy else fmt.status(view, None).text
             counts[word] = counts.get(word, 0) + 1
-        summary = ", ".join(f"{n} {word}" for word, n in sorted(counts.items(), key=lambda kv: -kv[1]))
-        text = f" {self.hostname} · {len(self.table.views)} instances: {summary or 'none yet'}"
+        summary = " · ".join(f"{n} {word}" for word, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+        text = f" {self.hostname} · {len(self.table.views)} instances · {summary or 'none yet'}"
         if self._error:
             text = f" {self.hostname} · refresh failed: {self._error}"
         state = "paused" if self.paused else f"⟳ {self.interval:g}s"
@@ -153,7 +181,10 @@ class DashboardScreen(Screen[None]):
     def _show_note(self) -> None:
         key = self.table.cursor_key
         view = self.table.views.get(key) if key else None
-        text = fmt.note(view, self.table.actions.get(view.key)) if view else "No instance yet: c creates one."
+        if view is not None:
+            text = fmt.note(view, self.table.actions.get(view.key))
+        else:
+            text = "No instance yet." + ("" if self.read_only else " c creates one.")
         note = self.query_one("#note", Static)
         if str(note.content) != text:
             note.update(text)
@@ -163,155 +194,55 @@ class DashboardScreen(Screen[None]):
         self._show_note()
         self.refresh_bindings()
 
-    # -- actions ---------------------------------------------------------------------------
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if not actions.allowed(action, read_only=self.read_only):
-            return False
-        spec = actions.BY_NAME.get(action)
-        if spec is None or not spec.mutates or action == "create":
-            return True
-        if not self.is_mounted:
-            return True
-        key = self.table.cursor_key
-        if key is None:
-            return None
-        if self.table.marks:
-            return True
-        if self.dispatcher.busy(key):
-            return None
-        return None if actions.pointless(action, self.table.views[key]) else True
-
-    def _targets(self, spec: actions.Action) -> list[str]:
+    # -- actions: the table's rows of the action table ------------------------------------
+    def targets(self, spec: actions.Action) -> list[str]:
         if spec.bulk and self.table.marks:
             return [key for key in self.table.order if key in self.table.marks]
         return [self.table.cursor_key] if self.table.cursor_key else []
 
-    def _submit(self, spec: actions.Action, keys: list[str], **options: Any) -> None:
-        for key in keys:
+    def known_views(self) -> Mapping[str, InstanceView]:
+        return self.table.views
 
-            def call(key: str = key) -> Any:
-                return self.source.run(spec.name, key, **options)
-
-            if not self.dispatcher.submit(key, spec, call):
-                running = self.dispatcher.running.get(key)
-                reason = f"busy: {running} in progress" if running else "not allowed in read-only mode"
-                self.notify(f"{key}: {reason}", severity="warning")
+    def submitted(self, spec: actions.Action) -> None:
         if spec.bulk:
             self.table.clear_marks()
+            self.refresh_bindings()
 
-    def _confirm_then(self, spec: actions.Action, keys: list[str]) -> None:
-        if not keys:
-            return
-        if spec.confirm == "stop":
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if not self.is_mounted:
+            return actions.allowed(action, parameters, read_only=self.read_only)
+        return self.check_act(action, parameters)
 
-            def stop(mode: str | None) -> None:
-                if mode is not None:
-                    self._submit(spec, keys, mode=mode)
+    def on_key(self, event: events.Key) -> None:
+        self.explain_key(event)
 
-            self.app.push_screen(StopDialog(keys), stop)
-        elif spec.confirm == "yes":
+    def action_started(self, message: ActionStarted) -> None:
+        spec = actions.BY_NAME[message.action]
+        if spec.core == "create":
+            self.refresh_now()  # its row appears at once, from the form
+        self.table.set_action(message.key, spec.progress or spec.name)
+        self._show_note()
+        self.refresh_bindings()
 
-            def go(answer: bool | None) -> None:
-                if answer:
-                    self._submit(spec, keys)
+    def action_ended(self, key: str, outcome: str | None) -> None:
+        """Clear the row's action; an outcome stays until a snapshot taken after it shows."""
+        self.table.end_action(key, outcome)
+        self._show_note()
+        self.refresh_bindings()
+        self.refresh_now()
 
-            self.app.push_screen(ConfirmDialog(f"{spec.label} {', '.join(keys)}?", spec.description), go)
-        else:
-            self._submit(spec, keys)
-
-    def _lifecycle(self, name: str) -> None:
-        spec = actions.BY_NAME[name]
-        self._confirm_then(spec, self._targets(spec))
-
-    def action_start(self) -> None:
-        self._lifecycle("start")
-
-    def action_stop(self) -> None:
-        self._lifecycle("stop")
-
-    def action_restart(self) -> None:
-        self._lifecycle("restart")
-
-    def action_reload(self) -> None:
-        self._lifecycle("reload")
-
-    def action_promote(self) -> None:
-        self._lifecycle("promote")
-
+    # -- keys that only move the screen ---------------------------------------------------
     def action_open(self) -> None:
         key = self.table.cursor_key
-        if key is None:
-            return
-        try:
-            detail = self.source.detail(key)
-        except Exception as exc:  # dropped meanwhile
-            self.notify(str(exc), severity="error")
-            return
-        self.app.push_screen(DetailScreen(detail, interval=self.interval, read_only=self.read_only))
+        if key is not None:
+            self.run_worker(self._open(key), name="open", group="open", exclusive=True, exit_on_error=False)
 
-    async def action_upgrade(self) -> None:
-        key = self.table.cursor_key
-        if key is None:
-            return
-        spec = actions.BY_NAME["upgrade"]
-        view = self.table.views[key]
-        standbys = view.standbys or 0
-        # Finding installed versions may run `postgres --version`: not on the event loop.
-        versions = await asyncio.to_thread(self.source.versions)
-        newer = sorted((v for v in versions if int(v) > int(view.item.version)), key=int, reverse=True)
-
-        def upgrade(choice: UpgradeChoice | None) -> None:
-            if choice is None:
-                return
-
-            def step(event: Any) -> None:  # called on the core's thread: messages are thread-safe
-                self.post_message(ActionProgress(key, event.name, event.state, event.elapsed))
-
-            self._submit(
-                spec,
-                [key],
-                version=choice.version,
-                mode=choice.mode,
-                analyze=choice.analyze,
-                force=standbys > 0,
-                on_step=step,
-            )
-
-        self.app.push_screen(UpgradeDialog(key, newer, standbys=standbys), upgrade)
-
-    def action_drop(self) -> None:
-        key = self.table.cursor_key
-        if key is None:
-            return
-        spec = actions.BY_NAME["drop"]
-        standbys = self.table.views[key].standbys or 0
-
-        def drop(answer: bool | None) -> None:
-            if answer:
-                # The operator was told of the live standbys and typed the name anyway.
-                self._submit(spec, [key], force=standbys > 0)
-
-        self.app.push_screen(DropDialog(key, key.split("/", 1)[1], standbys=standbys), drop)
-
-    async def action_create(self) -> None:
-        spec = actions.BY_NAME["create"]
-        ports = [view.item.port for view in self.table.views.values()]
-        suggested = max(ports) + 1 if ports else 5432
-
-        def create(manifest: Any) -> None:
-            if manifest is None:
-                return
-            key = f"{manifest.version}/{manifest.name}"
-            if self.dispatcher.submit(key, spec, lambda: self.source.run("create", key, manifest=manifest)):
-                self.notify(f"creating {key}…")
-            else:
-                self.notify(
-                    f"{key}: busy, {self.dispatcher.running.get(key)} in progress", severity="warning"
-                )
-
-        # Finding installed versions may run `postgres --version`: not on the event loop.
-        versions = await asyncio.to_thread(self.source.versions)
-        self.app.push_screen(CreateDialog(versions, suggested), create)
+    async def _open(self, key: str) -> None:
+        # Finding the server and its files reads the disk: not on the event loop.
+        detail = await asyncio.to_thread(self.source.detail, key)
+        await self.app.push_screen(
+            DetailScreen(detail, self.source, interval=self.interval, read_only=self.read_only)
+        )
 
     def action_mark(self) -> None:
         key = self.table.cursor_key
@@ -361,38 +292,6 @@ class DashboardScreen(Screen[None]):
 
     def action_quit(self) -> None:
         self.app.exit()
-
-    # -- what workers say --------------------------------------------------------------------
-    @on(ActionStarted)
-    def _started(self, message: ActionStarted) -> None:
-        spec = actions.BY_NAME[message.action]
-        self.table.set_action(message.key, spec.progress)
-        self._show_note()
-        self.refresh_bindings()
-
-    @on(ActionProgress)
-    def _progress(self, message: ActionProgress) -> None:
-        self.table.set_step(message.key, message.step, message.state)
-        self._show_note()
-
-    @on(ActionSucceeded)
-    def _succeeded(self, message: ActionSucceeded) -> None:
-        self.table.set_action(message.key, None)
-        self.notify(f"{message.key}: {message.message}", title=message.action)
-        self.refresh_bindings()
-        self.refresh_now()
-
-    @on(ActionFailed)
-    def _failed(self, message: ActionFailed) -> None:
-        self.table.set_action(message.key, None)
-        text = message.message
-        if message.hint:
-            text += f"\n{message.hint}"
-        if message.log_lines:
-            text += "\n" + "\n".join(message.log_lines[-3:])
-        self.notify(text, title=f"{message.action} {message.key} failed", severity="error", timeout=15)
-        self.refresh_bindings()
-        self.refresh_now()
 
     def views(self) -> list[InstanceView]:
         return list(self.table.views.values())

@@ -2,7 +2,9 @@
 
 Tabs are mounted when first shown and only the shown one refreshes, so an open
 detail screen costs one query per interval. Everything is reachable by keys: the
-digits pick a tab, Escape goes back to the table with its cursor where it was.
+digits pick a tab, Escape leaves a filter box then the screen. Its actions (change a
+setting, restart, cancel or end a session) are rows of the one action table, run by
+the same dispatcher as the table's.
 """
 
 from __future__ import annotations
@@ -10,60 +12,58 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Mapping
+from typing import Any
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
+from textual.widgets import Footer, Input, Static, TabbedContent, TabPane, Tabs
+from textual.worker import Worker
 
-from ...pgsettings import Checked
+from ...errors import Described
+from ...managers import Refusal
+from ...monitor import InstanceView
+from .. import actions
+from ..commands import ScreenCommands
 from ..detail_source import Detail
 from ..dialogs.confirm import ConfirmDialog
-from ..dialogs.edit_setting import EditSettingDialog
+from ..dialogs.row import RowDialog
+from ..messages import ActionSucceeded
+from ..runner import ActionRunner
+from ..source import Source
 from ..widgets.detail_tabs import (
     ActivityTab,
     ConfigTab,
+    DetailPane,
     HistoryTab,
     LogTab,
     OverviewTab,
     SettingsTab,
-    Tab,
     TableTab,
 )
 
-TABS: tuple[tuple[str, str, type[Tab]], ...] = (
-    ("overview", "1 Overview", OverviewTab),
-    ("settings", "2 Settings", SettingsTab),
-    ("config", "3 Config", ConfigTab),
-    ("activity", "4 Activity", ActivityTab),
-    ("log", "5 Log", LogTab),
-    ("history", "6 History", HistoryTab),
-)
+PANES: dict[str, type[DetailPane]] = {
+    "overview": OverviewTab,
+    "settings": SettingsTab,
+    "config": ConfigTab,
+    "activity": ActivityTab,
+    "log": LogTab,
+    "history": HistoryTab,
+}
 #: The log is followed faster than the rest is refreshed.
 LOG_INTERVAL = 1.0
 
 
-class DetailScreen(Screen[None]):
-    BINDINGS = [
-        Binding("escape", "close", "Back"),
-        *[
-            Binding(str(i + 1), f"show('{tab_id}')", label, show=False)
-            for i, (tab_id, label, _) in enumerate(TABS)
-        ],
-        Binding("slash", "find", "Filter", show=False),
-        Binding("o", "sort", "Sort", show=False),
-        Binding("O", "reverse_sort", "Reverse", show=False),
-        Binding("y", "copy", "Copy"),
-        Binding("e", "edit", "Edit setting"),
-        Binding("x", "signal(False)", "Cancel query"),
-        Binding("K", "signal(True)", "Terminate"),
-        Binding("ctrl+l", "reload", "Refresh", show=False),
-    ]
+class DetailScreen(ActionRunner, Screen[None]):
+    SCREEN: actions.ScreenName = "detail"
+    BINDINGS = actions.bindings("detail")
+    COMMANDS = {ScreenCommands}
 
-    def __init__(self, detail: Detail, *, interval: float, read_only: bool) -> None:
+    def __init__(self, detail: Detail, source: Source, *, interval: float, read_only: bool) -> None:
         super().__init__()
         self.detail = detail
+        self.source = source
         self.interval = interval
         self.read_only = read_only
         self.refreshes = 0
@@ -77,52 +77,58 @@ class DetailScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(f" {self.detail.key}", id="status")
         with TabbedContent(id="tabs"):
-            for tab_id, label, _ in TABS:
-                yield TabPane(label, id=tab_id)
+            for i, tab_id in enumerate(actions.TABS):
+                yield TabPane(f"{i + 1} {tab_id.title()}", id=tab_id)
         yield Footer()
 
     def on_mount(self) -> None:
+        self._start_loop()
+
+    def _start_loop(self) -> None:
         self.run_worker(
             self._loop(), name="detail-refresh", group="detail", exclusive=True, exit_on_error=False
         )
 
-    def current(self) -> Tab | None:
+    def current(self) -> DetailPane | None:
         pane_id = self.query_one(TabbedContent).active
         if not pane_id:
             return None
-        pane = self.query_one(f"#{pane_id}", TabPane)
-        found = pane.query(Tab)
+        found = self.query_one(f"#{pane_id}", TabPane).query(DetailPane)
         return found.first() if found else None
 
-    async def _ensure(self, pane_id: str) -> Tab:
+    async def _ensure(self, pane_id: str) -> DetailPane:
         pane = self.query_one(f"#{pane_id}", TabPane)
-        found = pane.query(Tab)
+        found = pane.query(DetailPane)
         if found:
             return found.first()
-        cls = next(c for tab_id, _, c in TABS if tab_id == pane_id)
-        tab = cls()
+        tab = PANES[pane_id]()
         await pane.mount(tab)
         return tab
 
     async def _loop(self) -> None:
+        """Refresh the shown tab; a failure reaches `worker_failed`, which says why and goes on."""
         while True:
             pane_id = self.query_one(TabbedContent).active
             if pane_id:
                 tab = await self._ensure(pane_id)
-                try:
-                    await tab.reload(self.detail)
-                except Exception as exc:  # shown in the status line; the loop goes on
-                    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                    self._status(f"{self.detail.key} · {reason}")
-                else:
-                    self._status(f"{self.detail.key}")
-                    if self.first_paint is None:
-                        self.first_paint = time.perf_counter() - self._created_at
+                self._focus_pane()
+                await tab.reload(self.detail)
+                self._status(self.detail.key)
+                if self.first_paint is None:
+                    self.first_paint = time.perf_counter() - self._created_at
                 self.refreshes += 1
             self._wake.clear()
             wait = LOG_INTERVAL if pane_id == "log" else self.interval
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), wait)
+
+    def worker_failed(self, worker: Worker[Any], said: Described) -> None:
+        if worker.group == "detail":
+            self.refreshes += 1
+            self._status(f"{self.detail.key} · {said.message}")
+            self.set_timer(self.interval, self._start_loop)
+        else:
+            self.notify(said.message + (f"\n{said.hint}" if said.hint else ""), severity="error", timeout=10)
 
     def _status(self, text: str) -> None:
         widget = self.query_one("#status", Static)
@@ -134,69 +140,76 @@ class DetailScreen(Screen[None]):
         self.refresh_bindings()
         self._wake.set()
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("signal", "edit") and self.read_only:
-            return False
-        if action == "signal":
-            return True if self.query_one(TabbedContent).active == "activity" else None
-        return True
+    # -- actions: the detail screen's rows of the action table ------------------------------
+    def targets(self, spec: actions.Action) -> list[str]:
+        return [self.detail.key]
 
-    async def action_edit(self) -> None:
-        try:
-            rows = {row["name"]: row for row in await self.detail.settings()}
-        except Exception as exc:
-            self.notify(f"cannot read pg_settings: {exc}", severity="error")
-            return
+    def known_views(self) -> Mapping[str, InstanceView]:
+        view = self._app().dashboard.table.views.get(self.detail.key)
+        return {self.detail.key: view} if view is not None else {}
+
+    def screen_refusal(self, spec: actions.Action) -> Refusal | None:
+        active = self.query_one(TabbedContent).active if self.is_mounted else None
+        if spec.tab is not None and spec.tab != active:
+            return Refusal(f"on the {spec.tab.title()} tab only")
+        return None
+
+    def ask_context(self, spec: actions.Action, keys: list[str]) -> Any:
+        ctx = super().ask_context(spec, keys)
+        ctx.detail = self.detail
         tab = self.current()
-        selected = tab.selected_row() if isinstance(tab, SettingsTab) else None
-        name = str(selected[0]) if selected else ""
+        if isinstance(tab, ActivityTab):
+            ctx.pid = tab.selected_pid()
+        if isinstance(tab, SettingsTab):
+            row = tab.selected_row()
+            ctx.selected = str(row[0]) if row else None
+        return ctx
 
-        def apply(checked: Checked | None) -> None:
-            if checked is not None:
-                self.run_worker(self._apply(checked), group="edit", exit_on_error=False)
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return self.check_act(action, parameters)
 
-        self.app.push_screen(EditSettingDialog(rows, name), apply)
+    def on_key(self, event: events.Key) -> None:
+        if not isinstance(self.focused, Input):
+            self.explain_key(event)
 
-    async def _apply(self, checked: Checked) -> None:
-        try:
-            diff, pending = await self.detail.configure({checked.name: checked.value})
-        except Exception as exc:
-            self.notify(str(exc).strip() or type(exc).__name__, title="configure failed", severity="error")
+    @on(ActionSucceeded)
+    def _done(self, message: ActionSucceeded) -> None:
+        """After a change from here: show it, and offer the restart it may need."""
+        self._wake.set()
+        if message.action != "configure" or message.key != self.detail.key:
             return
-        if not diff:
-            self.notify(f"{checked.name} already is {checked.value}")
-            return
+        data = message.outcome.data
+        diff, pending = data if isinstance(data, tuple) else ({}, False)
         for name, (old, new) in diff.items():
             self.changes.append(f"{name}: {old} -> {new}" + (" (pending restart)" if pending else " (live)"))
-        self._wake.set()
-        if not pending:
-            self.notify(f"{checked.name} = {checked.value}: applied by a reload")
-            return
+        if pending:
+            names = ", ".join(diff)
+            self.run_worker(self._offer_restart(names), group="ask", exit_on_error=False)
 
-        def restart(answer: bool | None) -> None:
-            if answer:
-                self.run_worker(self._restart(), group="edit", exit_on_error=False)
+    async def _offer_restart(self, names: str) -> None:
+        title = f"Restart {self.detail.key} now?"
+        if await self.app.push_screen_wait(
+            ConfirmDialog(title, f"{names} takes effect only after a restart.")
+        ):
+            spec = actions.BY_NAME["restart_detail"]
+            self._app().dispatcher.submit(self, spec, [(self.detail.key, {})])
 
-        self.app.push_screen(
-            ConfirmDialog(
-                f"Restart {self.detail.key} now?", f"{checked.name} takes effect only after a restart."
-            ),
-            restart,
-        )
-
-    async def _restart(self) -> None:
-        try:
-            await self.detail.restart()
-        except Exception as exc:
-            self.notify(str(exc).strip() or type(exc).__name__, title="restart failed", severity="error")
-            return
-        self.notify(f"{self.detail.key} restarted")
-        self._wake.set()
-
+    # -- keys that only move the screen -------------------------------------------------------
     def action_show(self, tab_id: str) -> None:
+        # Focus leaves the old pane first: TabbedContent shows the pane that holds the
+        # focused widget, and focus falling back into the old pane's filter box would
+        # switch back to it and swallow the next digit.
+        self.query_one(Tabs).focus()
         self.query_one(TabbedContent).active = tab_id
+        self._focus_pane()
 
-    def action_reload(self) -> None:
+    def _focus_pane(self) -> None:
+        """Give the keys to the shown pane's rows, once it is mounted."""
+        tab = self.current()
+        if tab is not None and isinstance(self.focused, Tabs):
+            tab.focus_content()
+
+    def action_reload_tab(self) -> None:
         self._wake.set()
 
     def action_copy(self) -> None:
@@ -209,39 +222,15 @@ class DetailScreen(Screen[None]):
         self.app.copy_to_clipboard(value)
         self.notify(f"copied: {value[:60]}")
 
-    def action_signal(self, terminate: bool) -> None:
+    def on_data_table_row_selected(self) -> None:
+        self.action_show_row()
+
+    def action_show_row(self) -> None:
         tab = self.current()
-        if not isinstance(tab, ActivityTab):
-            return
-        pid = tab.selected_pid()
-        if pid is None:
-            return
-        if terminate:
-            title, body = (
-                f"Terminate backend {pid}?",
-                "This ends the session: its open transaction rolls back.",
-            )
-        else:
-            title, body = (
-                f"Cancel the query of backend {pid}?",
-                "This stops its current query; the session stays.",
-            )
-
-        def go(answer: bool | None) -> None:
-            if answer:
-                self.run_worker(self._signal(pid, terminate), group="signal", exit_on_error=False)
-
-        self.app.push_screen(ConfirmDialog(title, body), go)
-
-    async def _signal(self, pid: int, terminate: bool) -> None:
-        try:
-            done = await self.detail.signal(pid, terminate=terminate)
-        except Exception as exc:
-            self.notify(str(exc).strip() or type(exc).__name__, severity="error")
-            return
-        word = "terminated" if terminate else "cancelled"
-        self.notify(f"backend {pid} {word}" if done else f"backend {pid} was gone already")
-        self._wake.set()
+        if isinstance(tab, TableTab):
+            row = tab.selected_row()
+            if row is not None:
+                self.app.push_screen(RowDialog(self.detail.key, tab.columns, row))
 
     def action_sort(self) -> None:
         tab = self.current()
@@ -259,13 +248,12 @@ class DetailScreen(Screen[None]):
         if tab is not None and tab.query(Input):
             tab.query(Input).first().focus()
 
-    async def action_close(self) -> None:
-        """Escape leaves a filter box first, then the screen."""
+    def action_close(self) -> None:
+        """Escape leaves a filter box first (giving the keys back), then the screen."""
         if isinstance(self.focused, Input):
             tab = self.current()
-            tables = tab.query(DataTable) if tab is not None else None
-            if tables:
-                tables.first().focus()
+            if tab is not None:
+                tab.focus_content()
                 return
         self.dismiss(None)
 

@@ -10,9 +10,11 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from ..dialogs.row import RowDialog
 from ..source import Source
 
 LIMIT = 500
+COLUMNS = ("TIME", "USER", "INSTANCE", "ACTION", "RESULT", "TOOK", "ERROR")
 
 
 class EventsScreen(Screen[None]):
@@ -34,7 +36,7 @@ class EventsScreen(Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns("TIME", "USER", "INSTANCE", "ACTION", "RESULT", "TOOK", "ERROR")
+        table.add_columns(*COLUMNS)
         self.action_reload()
         table.focus()
 
@@ -59,6 +61,11 @@ class EventsScreen(Screen[None]):
             )
         if not events:
             table.add_row("", "", "", "nothing yet", "", "", "")
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter: the whole event, its error wrapped (the column is cut at the screen's edge)."""
+        row = event.data_table.get_row(event.row_key)
+        self.app.push_screen(RowDialog("Event", COLUMNS, [str(cell) for cell in row]))
 
     def action_close(self) -> None:
         self.dismiss(None)

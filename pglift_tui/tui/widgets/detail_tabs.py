@@ -38,10 +38,13 @@ def _age(seconds: float | None) -> str:
     return f"{seconds / 86400:.0f}d{seconds % 86400 / 3600:.0f}h"
 
 
-class Tab(Widget):
-    """A tab that can refresh itself and say what `y` copies."""
+class DetailPane(Widget):
+    """A tab's content, refreshing itself and saying what `y` copies.
 
-    DEFAULT_CSS = "Tab { height: 1fr; }"
+    Not named `Tab`: a widget's class name is its CSS type, and `textual.widgets.Tab`
+    (height 1) would lend it its rules once that widget's styles are loaded, which
+    flattened every pane of the second detail screen opened in a session.
+    """
 
     async def reload(self, detail: Detail) -> None:
         raise NotImplementedError
@@ -49,8 +52,15 @@ class Tab(Widget):
     def selected_value(self) -> str | None:
         return None
 
+    def focus_content(self) -> None:
+        """Focus what the keys move in (not a filter box, which would eat the digits)."""
+        for widget in self.query("DataTable, RichLog, VerticalScroll"):
+            if widget.focusable:
+                widget.focus()
+                return
 
-class TableTab(Tab):
+
+class TableTab(DetailPane):
     """A filterable table; rows are replaced only when they changed."""
 
     columns: tuple[str, ...] = ()
@@ -133,7 +143,7 @@ class TableTab(Tab):
         return self.shown[self.table.cursor_row]
 
 
-class OverviewTab(Tab):
+class OverviewTab(DetailPane):
     def compose(self) -> ComposeResult:
         with VerticalScroll():
             yield Static(id="overview-text")
@@ -166,16 +176,26 @@ def render_overview(view: Overview) -> Text:
     started = facts.get("started_at")
     line("version", facts.get("server_version"))
     line("port", f"{facts.get('port')}, socket in {facts.get('socket')}")
+    config = facts.get("config_file")
+    if config:
+        line("config", config)
+        how = facts.get("edit_via")
+        if not how:
+            line("edits", "not made from here (read-only)")
+        elif how != os.path.basename(config):
+            line("edits", f"e writes {how}")
     when = started.strftime("%Y-%m-%d %H:%M:%S %Z") if isinstance(started, datetime) else "?"
     line("started", f"{when}, up {_age(facts.get('uptime_seconds'))}, postmaster pid {facts.get('pid')}")
     line("role", "standby" if facts.get("in_recovery") else "primary")
     line("checksums", "on" if facts.get("checksums") else "off")
     line("locale", f"{facts.get('locale')} ({facts.get('provider')}), {facts.get('encoding')}")
     line("databases", fmt.size(facts.get("databases_size") or 0))
+    datadir = facts.get("datadir")
     for usage in view.dirs:
         size = fmt.size(usage.size) if usage.size is not None else "?"
         free = fmt.size(usage.free) if usage.free is not None else "?"
-        line("directory", f"{usage.path}: {size}, {free} free on its disk")
+        label = "data dir" if datadir is None or usage.path == datadir else "WAL dir"
+        line(label, f"{usage.path}: {size}, {free} free on its disk")
     if view.upstream:
         up = view.upstream
         text.append("\nStreaming from its primary\n", style="bold")
@@ -302,7 +322,7 @@ class ActivityTab(TableTab):
         return str(row[6]) if row else None
 
 
-class LogTab(Tab):
+class LogTab(DetailPane):
     """The server log, followed: following stops when scrolled up and resumes at the end."""
 
     MAX_LINES = 2000

@@ -68,28 +68,42 @@ class InstanceTable(ScrollView, can_focus=True):
         self.views: dict[str, InstanceView] = {}
         self.order: list[str] = []
         self.cells: dict[str, tuple[fmt.Cell, ...]] = {}
+        #: Key -> (what is going on, since when): the row shows both, "restarting 3s".
+        self.running: dict[str, tuple[str, float]] = {}
+        #: Key -> (what an action did, when it ended): shown until a snapshot taken
+        #: after that end says how the row is now.
+        self.settled: dict[str, tuple[str, float]] = {}
+        #: What the status cell says instead of the row's state, per key.
         self.actions: dict[str, str] = {}
-        #: Key -> (step, when it began) of a long action: the row shows the step's time.
-        self.steps: dict[str, tuple[str, float]] = {}
         self.marks: set[str] = set()
         self.sort_key = "name"
         self.reverse = False
-        self.filter_text = ""
+        self.filter = fmt.RowFilter("")
         self.cursor_key: str | None = None
         self.now = 0.0
+        #: One scale for every row's transaction rate, so an idle row looks idle.
+        self.tps_top = 0.0
         #: Lines redrawn by refreshes so far: a benchmark counts them.
         self.line_updates = 0
         self._strips: dict[str, Strip] = {}
         self._layout: list[tuple[int, int]] = []  # (column index, width)
         self._header: Strip | None = None
+        self._ticking = False
 
     # -- data ---------------------------------------------------------------------------
-    def update_views(self, views: Iterable[InstanceView], now: float) -> int:
-        """Show `views`; redraw only the rows that changed. Returns how many did."""
+    def update_views(self, views: Iterable[InstanceView], now: float, began: float = 0.0) -> int:
+        """Show `views` (a snapshot begun at `began`); redraw only the rows that changed."""
         self.now = now
-        for key, (step, began) in self.steps.items():
-            self.actions[key] = f"{step} {time.monotonic() - began:.0f}s"
+        for key, (_, ended) in list(self.settled.items()):
+            if ended <= began:
+                del self.settled[key]
+        self._overlays()
         fresh = {view.key: view for view in views}
+        top = fmt.tps_scale(fresh.values())
+        if top != self.tps_top:
+            self.tps_top = top
+            self._header = None
+            self.refresh(Region(0, 0, self.size.width, 1))
         reorder = fresh.keys() != self.views.keys()
         changed = []
         for key, view in fresh.items():
@@ -118,8 +132,16 @@ class InstanceTable(ScrollView, can_focus=True):
         self.line_updates += len(changed)
         return len(changed)
 
+    def _overlays(self) -> None:
+        """What each row's status cell says while an action runs, or just after."""
+        self.actions = {key: word for key, (word, _) in self.settled.items()}
+        for key, (what, since) in self.running.items():
+            self.actions[key] = f"{what} {time.monotonic() - since:.0f}s…"
+
     def _row_cells(self, view: InstanceView, key: str) -> tuple[fmt.Cell, ...]:
-        return fmt.row(view, self.now, self.actions.get(key), key in self.marks, self._tps_width())
+        return fmt.row(
+            view, self.now, self.actions.get(key), key in self.marks, self._tps_width(), self.tps_top
+        )
 
     def _tps_width(self) -> int:
         for index, width in self._layout:
@@ -129,21 +151,30 @@ class InstanceTable(ScrollView, can_focus=True):
 
     def set_step(self, key: str, step: str, state: str) -> None:
         """A step of a long action began ("running") or ended on a row."""
-        if state == "running":
-            self.steps[key] = (step, time.monotonic())
-            self.set_action(key, step)
-        else:
-            self.steps.pop(key, None)
-            self.set_action(key, f"{step} {state}")
+        self.set_action(key, step if state == "running" else f"{step} {state}")
 
-    def set_action(self, key: str, action: str | None) -> None:
-        """Show (or clear) the action in progress on a row."""
-        if action is None:
-            self.actions.pop(key, None)
-            self.steps.pop(key, None)
-        else:
-            self.actions[key] = action
+    def set_action(self, key: str, action: str) -> None:
+        """An action began on a row: its status cell says so, with the time it has taken."""
+        self.running[key] = (action, time.monotonic())
+        self.settled.pop(key, None)
         self._redraw_row(key)
+        if not self._ticking:
+            self._ticking = True
+            self.set_interval(1.0, self._tick)
+
+    def end_action(self, key: str, outcome: str | None) -> None:
+        """The action on a row ended: its outcome ("started") shows until a fresh snapshot."""
+        self.running.pop(key, None)
+        if outcome is not None:
+            self.settled[key] = (outcome, time.monotonic())
+        else:
+            self.settled.pop(key, None)
+        self._redraw_row(key)
+
+    def _tick(self) -> None:
+        """Once a second while actions run: their elapsed time moves on."""
+        for key in self.running:
+            self._redraw_row(key)
 
     def toggle_mark(self, key: str) -> None:
         if key in self.marks:
@@ -159,9 +190,13 @@ class InstanceTable(ScrollView, can_focus=True):
 
     def _redraw_row(self, key: str) -> None:
         view = self.views.get(key)
+        self._overlays()
         if view is None:
             return
-        self.cells[key] = self._row_cells(view, key)
+        cells = self._row_cells(view, key)
+        if cells == self.cells.get(key):
+            return
+        self.cells[key] = cells
         self._strips.pop(key, None)
         self._refresh_row(key)
 
@@ -175,38 +210,39 @@ class InstanceTable(ScrollView, can_focus=True):
         self._reorder()
 
     def set_filter(self, text: str) -> None:
-        self.filter_text = text.strip().lower()
+        self.filter = fmt.RowFilter(text)
         self._reorder()
 
     def _matches(self, view: InstanceView) -> bool:
-        if not self.filter_text:
-            return True
-        item = view.item
-        status = fmt.status(view, self.actions.get(view.key)).text
-        haystack = f"{item.name} {item.version} {status} {item.status} {item.role}".lower()
-        return all(word in haystack for word in self.filter_text.split())
+        return self.filter.matches(view, self.cells.get(view.key) or self._row_cells(view, view.key))
 
     def _reorder(self) -> None:
+        previous = self.cursor_row
         shown = [v for v in self.views.values() if self._matches(v)]
         shown.sort(key=lambda v: v.item.name)
         shown.sort(key=lambda v: fmt.sort_value(v, self.sort_key), reverse=self.reverse)
         self.order = [v.key for v in shown]
         self.virtual_size = Size(self.size.width, len(self.order) + 1)
-        self._place_cursor(self.order.index(self.cursor_key) if self.cursor_key in self.order else 0)
+        # A row that went away (dropped, filtered out) leaves the cursor where it was.
+        self._place_cursor(self.order.index(self.cursor_key) if self.cursor_key in self.order else previous)
         self.refresh()
 
     # -- cursor -----------------------------------------------------------------------------
     @property
     def cursor_row(self) -> int:
-        return self.order.index(self.cursor_key) if self.cursor_key in self.order else 0
+        return self._cursor_index
+
+    _cursor_index = 0
 
     def _place_cursor(self, index: int) -> None:
         old = self.cursor_key
         if not self.order:
             self.cursor_key = None
+            self._cursor_index = 0
         else:
             index = max(0, min(index, len(self.order) - 1))
             self.cursor_key = self.order[index]
+            self._cursor_index = index
             visible = max(1, self.size.height - 1)
             top = int(self.scroll_y)
             if index < top:
@@ -290,9 +326,11 @@ class InstanceTable(ScrollView, can_focus=True):
             for index, _ in self._layout:
                 column = fmt.COLUMNS[index]
                 label = column.label
+                if column.key == "tps" and self.tps_top:
+                    label = f"TPS ≤{self.tps_top:g}/s"
                 style = Style()
                 if column.key == self.sort_key:
-                    label += " ▼" if self.reverse else " ▲"
+                    label += "▼" if self.reverse else "▲"
                     style = self._cell_style("sorted")
                 cells.append((label, style))
             self._header = self._line(cells, base)
