@@ -58,11 +58,15 @@ def _clock(stamp: float) -> str:
 def _reading(
     check: str, levels: Levels, value: float, words: str, *, severity: Severity | None = None
 ) -> Reading:
-    """A reading of `value`; its message says the value, `words` and the threshold reached."""
+    """A reading of `value`; its message says the value, `words` and the threshold reached.
+
+    A `severity` given is the check's own verdict (a lost slot, a PANIC), whatever the
+    thresholds: no threshold is named then.
+    """
     level = severity or levels.severity(value)
     message = None
     if level is not None:
-        threshold = levels.threshold(level)
+        threshold = None if severity else levels.threshold(level)
         message = words if threshold is None else f"{words} (threshold {levels.show(threshold)})"
     return Reading(
         check=check,
@@ -73,6 +77,7 @@ def _reading(
         severity=level,
         message=message,
         lower_is_worse=levels.lower_is_worse,
+        forced=severity is not None,
     )
 
 
@@ -173,11 +178,10 @@ def _slots(levels: Levels, m: Measurements) -> Reading:
     others = [s.name for s in m.slots if not s.active and s.name != worst.name]
     if others:
         words += "; inactive too: " + ", ".join(others)
-    severity = levels.severity(retained)
-    if severity is None and worst.wal_status == "unreserved":
+    if levels.severity(retained) is None and worst.wal_status == "unreserved":
         words += " (wal_status unreserved: it will be lost at the next checkpoint)"
-        severity = "warning"
-    return _reading("slot_retained_wal", levels, retained, words, severity=severity)
+        return _reading("slot_retained_wal", levels, retained, words, severity="warning")
+    return _reading("slot_retained_wal", levels, retained, words)
 
 
 def _disk(levels: Levels, disk: Sequence[FileSystem]) -> Reading | None:

@@ -48,6 +48,8 @@ class Reading:
     message: str | None = None
     #: For free space: alert when the value is at or below the thresholds.
     lower_is_worse: bool = False
+    #: The severity is the check's own verdict (a lost slot), not a threshold reached.
+    forced: bool = False
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,7 @@ def findings_of(instance: str, manager: str, readings: list[Reading]) -> list[Fi
             severity=r.severity,
             message=r.message or r.check,
             value=r.value,
-            threshold=r.critical if r.severity == "critical" else r.warning,
+            threshold=None if r.forced else r.critical if r.severity == "critical" else r.warning,
             unit=r.unit or None,
         )
         for r in readings

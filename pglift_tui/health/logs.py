@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import re
 import time
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,8 +33,12 @@ STATE_FILE = "health-logs.json"
 MAX_READ = 1024 * 1024
 #: Looks with errors remembered per instance (older ones have left any sane window).
 KEEP = 200
-_LEVEL = re.compile(rb"\b(ERROR|FATAL|PANIC):  ")
+#: A line's level: the first `WORD:  ` in it (after the prefix), as elog writes it.
+_LEVEL = re.compile(rb"\b([A-Z][A-Z0-9]*):  ")
+_COUNTED = {b"ERROR": 0, b"FATAL": 1, b"PANIC": 2}
 _TAIL = 64 * 1024
+#: Bytes of a file's start remembered, to tell a file truncated and refilled.
+_HEAD = 64
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,18 @@ def _line_end_before(path: str, size: int) -> int:
         tail = f.read(size - start)
     cut = tail.rfind(b"\n")
     return start + cut + 1 if cut >= 0 else size
+
+
+def _head(path: str, size: int) -> list[int]:
+    """[length, crc32] of the file's first bytes: they change when it is truncated and refilled."""
+    with open(path, "rb") as f:
+        data = f.read(min(_HEAD, size))
+    return [len(data), zlib.crc32(data)]
+
+
+def _same_start(path: str, head: list[int]) -> bool:
+    with open(path, "rb") as f:
+        return zlib.crc32(f.read(head[0])) == head[1]
 
 
 def _read_new(path: str, offset: int, size: int) -> tuple[bytes, int, bool]:
@@ -108,8 +125,11 @@ class LogWatch:
         for path in map(str, files):
             try:
                 st = os.stat(path)
-                ino, offset = known.get(path, (st.st_ino, 0))
-                if ino != st.st_ino or st.st_size < offset:
+                ino, offset, *head = known.get(path, (st.st_ino, 0))
+                if path in known and ino == st.st_ino and st.st_size == offset:
+                    seen[path] = known[path]  # nothing new: not even opened
+                    continue
+                if ino != st.st_ino or st.st_size < offset or (head and not _same_start(path, head)):
                     offset = 0  # replaced or truncated: read it again from its start
                 if first_look:
                     offset = _line_end_before(path, st.st_size)
@@ -117,9 +137,9 @@ class LogWatch:
                     lines, offset, cut = _read_new(path, offset, st.st_size)
                     skipped |= cut
                     last = _count(lines, found) or last
+                seen[path] = [st.st_ino, offset, *_head(path, st.st_size)]
             except OSError:
                 continue  # gone meanwhile: forgotten below
-            seen[path] = [st.st_ino, offset]
         if seen != known:
             entry["files"] = seen
             self.changed = True
@@ -148,12 +168,20 @@ class LogWatch:
 
 
 def _count(lines: bytes, found: list[int]) -> str | None:
-    """Add the levels of `lines` to `found` (error, fatal, panic); the last such line."""
+    """Add the lines of level ERROR, FATAL, PANIC to `found`; the last such line's words.
+
+    Only a line's own level counts (the first `WORD:  ` of it): not the word ERROR
+    inside a message, nor a continuation line (which starts with a tab).
+    """
     last = None
-    for match in _LEVEL.finditer(lines):
-        found[("ERROR", "FATAL", "PANIC").index(match[1].decode())] += 1
-        end = lines.find(b"\n", match.start())
-        last = lines[match.start() : end if end >= 0 else len(lines)]
+    for raw in lines.split(b"\n"):
+        if not raw or raw.startswith(b"\t"):
+            continue
+        match = _LEVEL.search(raw)
+        if match is None or match[1] not in _COUNTED:
+            continue
+        found[_COUNTED[match[1]]] += 1
+        last = raw[match.start() :]
     return first_line(last.decode(errors="replace"), 200) if last is not None else None
 
 
