@@ -11,9 +11,10 @@ they always did.
 
 from __future__ import annotations
 
+import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -79,10 +80,17 @@ def _reversed_lines(path: Path) -> Iterator[bytes]:
             yield rest
 
 
-def newest_first(settings: Settings) -> Iterator[Event]:
-    """Every readable event, newest first, read only as far as it is consumed."""
+def newest_first(settings: Settings, *, mentioning: Collection[str] = ()) -> Iterator[Event]:
+    """Every readable event, newest first, read only as far as it is consumed.
+
+    With `mentioning`, only lines holding one of those strings (as JSON writes them)
+    are parsed: looking far back for a few instances costs a substring search a line.
+    """
+    needles = [json.dumps(text, ensure_ascii=False).encode() for text in mentioning]
     try:
         for raw in _reversed_lines(settings.journal_file):
+            if needles and not any(needle in raw for needle in needles):
+                continue
             try:
                 yield Event.model_validate_json(raw)
             except ValueError:

@@ -48,7 +48,9 @@ class FailedStart:
 
 
 def key(item: Subject) -> str:
-    return f"{item.version}/{item.name}"
+    """The instance's key in findings: the listing's own `key` when it has one, else "15/main"."""
+    own = getattr(item, "key", None)
+    return own if isinstance(own, str) else f"{item.version}/{item.name}"
 
 
 def _clock(stamp: float) -> str:

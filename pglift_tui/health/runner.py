@@ -6,26 +6,28 @@ timeout): a server that does not answer in time is an `unreachable` finding, and
 look goes on. Disk and log checks read files only, for stopped servers too.
 
 Two small seams are meant to be switched: `targets` (which servers: pglift's own
-instances today, the host-wide listing later) and `connect` (how to reach one).
+instances today, the host-wide listing later) and `Target.conninfo` (how to reach one).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import db, instances, journal
+from .. import db, instances, journal, locks
 from ..exceptions import InstanceNotFound
 from ..models.interface import InstanceListItem
 from ..models.system import PostgreSQLInstance
 from ..settings import Settings
 from . import disk, logs
-from .evaluate import FailedStart, assess
+from .evaluate import FailedStart, assess, key
 from .findings import Report, findings_of
 from .sql import HEALTH_SQL, Measurements, Unreachable, parse
+from .thresholds import HealthSettings
 
 if TYPE_CHECKING:
     from psycopg import AsyncConnection
@@ -33,31 +35,38 @@ if TYPE_CHECKING:
 #: Servers asked at once.
 JOBS = 8
 APPLICATION_NAME = "pglift-tui health"
-#: Journal lines read back at most to find why a stopped server is down.
+#: Journal events read back at most to find why a stopped server is down.
 JOURNAL_LOOKBACK = 5000
 _STARTS = ("start", "restart")
 
 
 @dataclass(frozen=True)
 class Target:
-    """One server to look at: its row of the listing, and where its files are."""
+    """One server to look at: its row of the listing, how to reach it, where its files are."""
 
     item: InstanceListItem
-    instance: PostgreSQLInstance
+    #: A libpq connection string to the server's own socket; keywords add parameters.
+    conninfo: Callable[..., str]
+    #: Where the server writes WAL (its file system is measured besides the data's).
+    waldir: Path | None = None
+    log_files: tuple[Path, ...] = ()
     manager: str = "pglift"
-    log_files: tuple[Path, ...] = field(default=())
+    #: pg_upgrade runs it now, on a private socket: no client may connect, us included.
+    upgrading: bool = False
 
     @property
     def key(self) -> str:
-        return f"{self.item.version}/{self.item.name}"
+        return key(self.item)
 
     @property
     def asked(self) -> bool:
-        """Whether the server can be asked: running and ready (not starting, stopping)."""
-        return self.item.status == "running" and self.item.phase in ("ready", "standby")
+        """Whether the server can be asked: running and ready (not starting, stopping, upgrading)."""
+        return (
+            self.item.status == "running" and self.item.phase in ("ready", "standby") and not self.upgrading
+        )
 
     def disk_paths(self) -> dict[str, Path | None]:
-        return {"data": self.item.datadir, "WAL": self.instance.waldir}
+        return {"data": self.item.datadir, "WAL": self.waldir}
 
 
 async def targets(settings: Settings, name: str | None = None, version: str | None = None) -> list[Target]:
@@ -70,7 +79,10 @@ async def targets(settings: Settings, name: str | None = None, version: str | No
     found = []
     for item in items:
         instance = PostgreSQLInstance(item.name, item.version, settings)
-        found.append(Target(item, instance, log_files=tuple(instance.log_files())))
+        reach = functools.partial(db.conninfo, instance)
+        holder = locks.holder(locks.lock_path(settings, instance.qualname)) or {}
+        upgrading = holder.get("pid") is not None and holder.get("action") == "upgrade"
+        found.append(Target(item, reach, instance.waldir, tuple(instance.log_files()), upgrading=upgrading))
     return found
 
 
@@ -81,8 +93,7 @@ async def connect(target: Target, timeout: float) -> AsyncConnection[dict[str, A
     from psycopg.rows import dict_row
 
     ms = max(1, int(timeout * 1000))
-    conninfo = db.conninfo(
-        target.instance,
+    conninfo = target.conninfo(
         options=f"-c statement_timeout={ms} -c lock_timeout={ms}",
         application_name=APPLICATION_NAME,
         connect_timeout=max(2, int(timeout + 0.999)),  # libpq's own minimum is 2 s
@@ -113,11 +124,12 @@ def failed_starts(settings: Settings, down: Sequence[Target]) -> dict[str, Faile
     """For servers not running: the last start, when it failed (datadir -> what happened).
 
     Read from the journal, newest first, only until each one's last start or stop
-    is found: a server an operator stopped is not down.
+    is found: a server an operator stopped is not down. Only the lines naming those
+    servers are parsed.
     """
     pending = {str(t.item.datadir) for t in down}
     found: dict[str, FailedStart] = {}
-    for n, event in enumerate(journal.newest_first(settings)):
+    for n, event in enumerate(journal.newest_first(settings, mentioning=tuple(pending))):
         if not pending or n >= JOURNAL_LOOKBACK:
             break
         if event.datadir not in pending or event.action not in (*_STARTS, "stop", "apply", "upgrade"):
@@ -126,6 +138,30 @@ def failed_starts(settings: Settings, down: Sequence[Target]) -> dict[str, Faile
         if event.action in _STARTS and event.result == "failed":
             found[event.datadir] = FailedStart(event.time, event.error or "failed")
     return found
+
+
+def report(
+    target: Target,
+    measurements: Measurements | Unreachable | None,
+    log: logs.LogCounts | None,
+    thresholds: HealthSettings,
+    *,
+    failed_start: FailedStart | None = None,
+) -> Report:
+    """One instance's report from what was asked of it; its disks are measured here.
+
+    The dashboard's monitor calls it with the answer of the probe that carried the
+    health column (`parse(row)`), so its look judges exactly as `check` does.
+    """
+    fs = disk.measure(target.disk_paths()) if thresholds.disk_space.enabled else []
+    readings = assess(target.item, measurements, fs, log, thresholds, failed_start=failed_start)
+    return Report(
+        instance=target.key,
+        manager=target.manager,
+        datadir=target.item.datadir,
+        readings=tuple(readings),
+        findings=tuple(findings_of(target.key, target.manager, readings)),
+    )
 
 
 async def run(
@@ -158,18 +194,9 @@ async def run(
     down = [t for t in found if t.item.status == "not running"]
     starts = failed_starts(settings, down) if down and thresholds.down.enabled else {}
     measured = await answers
-    reports = []
-    for target, m in zip(found, measured, strict=True):
-        fs = disk.measure(target.disk_paths()) if thresholds.disk_space.enabled else []
-        readings = assess(target.item, m, fs, counts.get(target.key), thresholds,
-                          failed_start=starts.get(str(target.item.datadir)))  # fmt: skip
-        reports.append(
-            Report(
-                instance=target.key,
-                manager=target.manager,
-                datadir=target.item.datadir,
-                readings=tuple(readings),
-                findings=tuple(findings_of(target.key, target.manager, readings)),
-            )
+    return [
+        report(
+            target, m, counts.get(target.key), thresholds, failed_start=starts.get(str(target.item.datadir))
         )
-    return reports
+        for target, m in zip(found, measured, strict=True)
+    ]

@@ -33,7 +33,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from pglift_tui import db
+from psycopg.conninfo import conninfo_to_dict
+
 from pglift_tui.health import HealthSettings, evaluate, parse, with_probe
 from pglift_tui.health import disk as health_disk
 from pglift_tui.health import logs as health_logs
@@ -89,9 +90,10 @@ class Bench(Fleet):
         return median_ms(samples), done.returncode, done.stdout.split(" | ")[0]
 
     def peer_argv(self, target: Any, service: str) -> list[str]:
+        where = conninfo_to_dict(target.conninfo())
         return [
-            CHECK_PGACTIVITY, "-s", service, "-h", str(target.instance.socket_directory()),
-            "-p", str(target.item.port), "-U", "postgres", "-d", "postgres",
+            CHECK_PGACTIVITY, "-s", service, "-h", str(where["host"]),
+            "-p", str(where["port"]), "-U", "postgres", "-d", "postgres",
             "--status-file", str(self.status_file), *SERVICES[service],
         ]  # fmt: skip
 
@@ -127,9 +129,7 @@ class Bench(Fleet):
             from psycopg.rows import dict_row
 
             cnxs = [
-                await psycopg.AsyncConnection.connect(
-                    db.conninfo(t.instance), autocommit=True, row_factory=dict_row
-                )
+                await psycopg.AsyncConnection.connect(t.conninfo(), autocommit=True, row_factory=dict_row)
                 for t in found
             ]
             try:

@@ -17,7 +17,7 @@ import psycopg
 import pytest
 import yaml
 
-from pglift_tui import ctl, instances
+from pglift_tui import ctl, db, instances, locks
 from pglift_tui.exceptions import CommandError
 from pglift_tui.models import interface
 
@@ -252,3 +252,31 @@ def test_usage_errors_are_unknown(settings: Any) -> None:
     missing = check(settings, "nothere")
     assert missing.returncode == 3
     assert missing.stdout == "PGLIFT_TUI UNKNOWN: instance 'nothere' not found\n"
+
+
+async def test_a_server_being_upgraded_is_not_connected_to(
+    make_instance: MakeInstance, settings: Any
+) -> None:
+    instance = await make_instance("main", settings={"log_connections": True})
+
+    def connections(application: str) -> int:
+        return sum(
+            path.read_text(errors="replace").count(f"application_name={application}")
+            for path in instance.log_files()
+        )
+
+    async def logged(application: str) -> None:
+        async def seen() -> bool:
+            return connections(application) > 0
+
+        await wait_for(seen, what=f"the connection of {application} in the server log")
+
+    # pg_upgrade's servers run on a private socket: no client may connect, us included.
+    with locks.instance_lock_sync(settings, instance.qualname, "upgrade"):
+        assert check_json(settings) == (0, [])
+    # A connection after it, once logged, proves the log holds whatever came before.
+    async with db.connect(instance, application_name="sentinel"):
+        await logged("sentinel")
+    assert connections("pglift-tui health") == 0
+    assert check_json(settings) == (0, [])
+    await logged("pglift-tui health")
