@@ -58,16 +58,12 @@ def measure(paths: Mapping[str, Path | str | None]) -> list[FileSystem]:
         try:
             real = os.path.realpath(path)
             st = os.stat(real)
+            if st.st_dev in found:
+                found[st.st_dev][1].append(what)
+                continue
             vfs = os.statvfs(real)
+            mount = mount_point(real)
         except OSError:
-            continue
-        if st.st_dev in found:
-            found[st.st_dev][1].append(what)
-            continue
-        found[st.st_dev] = (
-            mount_point(real),
-            [what],
-            vfs.f_bavail * vfs.f_frsize,
-            vfs.f_blocks * vfs.f_frsize,
-        )
+            continue  # gone meanwhile (dropped): nothing to measure
+        found[st.st_dev] = (mount, [what], vfs.f_bavail * vfs.f_frsize, vfs.f_blocks * vfs.f_frsize)
     return [FileSystem(mount, tuple(holds), free, total) for mount, holds, free, total in found.values()]

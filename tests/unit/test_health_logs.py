@@ -1,4 +1,4 @@
-"""Reading what a server's log gained since the last look: offsets, windows, bounds."""
+"""What a server's logs gained since the last look (offsets, windows, bounds), and its disks."""
 
 from __future__ import annotations
 
@@ -97,3 +97,18 @@ def test_scan_keeps_the_state_in_a_private_file_shared_by_processes(tmp_path: Pa
     assert set(logs.store.load(path)) == {"15/b"}
     path.write_text("{not json")  # damaged: starts over, from the end of the files
     assert logs.scan(settings, {"15/a": [log]}, window=300, now=4)["15/a"].total == 0
+
+
+def test_disk_space_once_per_file_system_named_as_df_names_it(tmp_path: Path) -> None:
+    import subprocess
+
+    from pglift_tui.health import disk
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "wal").mkdir()
+    [fs] = disk.measure({"data": tmp_path / "data", "WAL": tmp_path / "wal", "gone": tmp_path / "nope"})
+    df = subprocess.run(
+        ["df", "--output=target,avail,size", "-B1", str(tmp_path)], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert (fs.mount, fs.holds, fs.label) == (df[-3], ("data", "WAL"), "data and WAL")
+    assert fs.total == int(df[-1]) and 0 <= fs.free_percent <= 100
