@@ -42,7 +42,7 @@ from pglift_tui.health.runner import targets
 from pglift_tui.monitor import PROBE
 from tests.bench.fleet import Fleet
 
-BASE_PORT = 33000
+BASE_PORT = 36500
 CHECK_PGACTIVITY = "/usr/lib/nagios/plugins/check_pgactivity"
 #: The services of check_pgactivity that match our checks, with thresholds where it needs them.
 SERVICES: dict[str, list[str]] = {
