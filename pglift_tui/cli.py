@@ -26,6 +26,7 @@ from .exceptions import (
     InvalidName,
     InvalidVersion,
 )
+from .health import command as health_command
 from .settings import Settings
 
 EXIT_FAILED, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_BUSY = 1, 2, 3, 4
@@ -98,6 +99,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     up.add_argument("--force", action="store_true", help="even though standbys stream from it")
     up.add_argument("--analyze", action="store_true", help="then run vacuumdb --analyze-in-stages")
+    health_command.add_parser(sub)
     return parser
 
 
@@ -317,7 +319,15 @@ def _report(exc: BaseException) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        if exc.code and health_command.is_check(parser, sys.argv[1:] if argv is None else argv):
+            return health_command.usage_unknown()
+        raise
+    if args.command == "check":  # exit codes of its own: the monitoring-plugins convention
+        return health_command.main(args, _settings)
     if args.reset and not args.demo:
         print("error: --reset only applies to --demo", file=sys.stderr)
         return EXIT_USAGE

@@ -3,14 +3,18 @@
 One JSON line per action (time, OS user, pid, instance, action, result, duration,
 error) in the state directory, so the dashboard shows what scripts did and an
 operator can audit who did what. Lines are small single `write`s to an O_APPEND
-file, so concurrent writers do not interleave.
+file, so concurrent writers do not interleave. Health checks add their transitions
+(a trouble raised, changed, cleared, acknowledged) as lines of the same kind, with
+the trouble's words in `message`; lines written before that field existed read as
+they always did.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -20,6 +24,8 @@ from .fs import ensure_private_dir
 from .settings import Settings
 
 _SECRET_RE = re.compile(r"(password\s*[=:]\s*)('[^']*'|\S+)", re.I)
+#: SQL's form, `PASSWORD 'x'` (ALTER ROLE, user mappings), also cut short in a query's text.
+_SQL_SECRET_RE = re.compile(r"(password\s+)(E?'(?:[^']|'')*'?)", re.I)
 _CHUNK = 64 * 1024
 
 
@@ -34,17 +40,21 @@ class Event(BaseModel):
     duration: float
     error: str | None = None
     details: dict[str, Any] = {}
+    #: What a health transition is about, in words (None for actions).
+    message: str | None = None
 
 
 def redact(text: str) -> str:
     """Mask anything that looks like a password assignment (defence in depth)."""
-    return _SECRET_RE.sub(r"\1********", text)
+    return _SQL_SECRET_RE.sub(r"\1'********'", _SECRET_RE.sub(r"\1********", text))
 
 
 def append(settings: Settings, event: Event) -> None:
     ensure_private_dir(settings.state_dir)
     if event.error:
         event = event.model_copy(update={"error": redact(event.error)})
+    if event.message:
+        event = event.model_copy(update={"message": redact(event.message)})
     line = (event.model_dump_json() + "\n").encode()
     fd = os.open(settings.journal_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
@@ -70,21 +80,32 @@ def _reversed_lines(path: Path) -> Iterator[bytes]:
             yield rest
 
 
+def newest_first(settings: Settings, *, mentioning: Collection[str] = ()) -> Iterator[Event]:
+    """Every readable event, newest first, read only as far as it is consumed.
+
+    With `mentioning`, only lines holding one of those strings (as JSON writes them)
+    are parsed: looking far back for a few instances costs a substring search a line.
+    """
+    needles = [json.dumps(text, ensure_ascii=False).encode() for text in mentioning]
+    try:
+        for raw in _reversed_lines(settings.journal_file):
+            if needles and not any(needle in raw for needle in needles):
+                continue
+            try:
+                yield Event.model_validate_json(raw)
+            except ValueError:
+                continue
+    except FileNotFoundError:
+        return
+
+
 def read(settings: Settings, *, datadir: Path | None = None, limit: int | None = None) -> list[Event]:
     """Events, newest first; only those of the instance at `datadir` if given."""
     events: list[Event] = []
-    try:
-        lines = _reversed_lines(settings.journal_file)
-        for raw in lines:
-            try:
-                event = Event.model_validate_json(raw)
-            except ValueError:
-                continue
-            if datadir is not None and event.datadir != str(datadir):
-                continue
-            events.append(event)
-            if limit is not None and len(events) >= limit:
-                break
-    except FileNotFoundError:
-        return []
+    for event in newest_first(settings):
+        if datadir is not None and event.datadir != str(datadir):
+            continue
+        events.append(event)
+        if limit is not None and len(events) >= limit:
+            break
     return events

@@ -24,6 +24,7 @@ from pydantic_settings import (
 )
 
 from .exceptions import ConfigurationError
+from .health.thresholds import HealthSettings
 
 APP = "pglift-tui"
 ENV_FILE = "PGLIFT_TUI_SETTINGS"
@@ -158,6 +159,8 @@ class Settings(BaseSettings):
     #: How long an action waits for another one on the same instance to end.
     lock_timeout: float = Field(default=10.0, ge=0)
     postgresql: PostgreSQLSettings = PostgreSQLSettings()
+    #: Thresholds of the health checks (`pglift-tui check`, the dashboard's health column).
+    health: HealthSettings = HealthSettings()
 
     #: Keys of the site file this model does not handle (pglift's satellites, ...).
     ignored_keys: tuple[str, ...] = Field(default=(), exclude=True)
