@@ -18,10 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import db, instances, journal, locks
+from .. import binaries, journal, locks
 from ..exceptions import InstanceNotFound
 from ..models.interface import InstanceListItem
-from ..models.system import PostgreSQLInstance
 from ..settings import Settings
 from . import disk, logs
 from .evaluate import FailedStart, assess, key
@@ -70,19 +69,29 @@ class Target:
 
 
 async def targets(settings: Settings, name: str | None = None, version: str | None = None) -> list[Target]:
-    """The instances to check (one, by name): the listing to switch for the host-wide one."""
-    items = [item async for item in instances.ls(settings, version=version)]
+    """The servers to check (those called `name`, if given): every server of the host,
+    whoever manages it, reached and read as its manager says."""
+    from ..host import Host
+
+    if version is not None:
+        binaries.check_version(settings, version)
+    host = Host(settings)
+    items = host.ls(version=version)
     if name is not None:
         items = [item for item in items if item.name == name]
         if not items:
             raise InstanceNotFound(f"instance {name!r} not found", hint="list instances with ls")
     found = []
     for item in items:
-        instance = PostgreSQLInstance(item.name, item.version, settings)
-        reach = functools.partial(db.conninfo, instance)
-        holder = locks.holder(locks.lock_path(settings, instance.qualname)) or {}
-        upgrading = holder.get("pid") is not None and holder.get("action") == "upgrade"
-        found.append(Target(item, reach, instance.waldir, tuple(instance.log_files()), upgrading=upgrading))
+        files = host.files(item)
+        reach = functools.partial(host.conninfo, item)
+        upgrading = False
+        if item.manager == "pglift":
+            holder = locks.holder(locks.lock_path(settings, f"{item.version}-{item.name}")) or {}
+            upgrading = holder.get("pid") is not None and holder.get("action") == "upgrade"
+        found.append(
+            Target(item, reach, files.waldir, tuple(files.log_files()), item.manager, upgrading=upgrading)
+        )
     return found
 
 
