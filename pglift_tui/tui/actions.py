@@ -34,8 +34,8 @@ class Action:
     footer: bool = True
     #: What the row says while it runs.
     progress: str = ""
-    #: Detail screen: only offered on this tab.
-    tab: str | None = None
+    #: Detail screen: only offered on these tabs.
+    tabs: tuple[str, ...] = ()
     #: The Textual action of a screen-only key, when not `name` itself.
     binding: str | None = None
     #: Under --read-only, gone too although it calls nothing (marking rows for a bulk action).
@@ -106,18 +106,22 @@ ACTIONS = (
            core="configure", ask="setting", progress="configuring"),
     Action("r", "restart_detail", "Restart", "Restart the server (after a change that needs it)", T,
            core="restart", ask="confirm", footer=False, progress="restarting"),
-    Action("x", "cancel", "Cancel query", "Activity: cancel the selected session's query (the session stays)",
-           T, core="signal", ask="backend", tab="activity", progress="cancelling",
+    Action("x", "cancel", "Cancel query",
+           "Activity, Locks: cancel the selected session's query (the session stays)",
+           T, core="signal", ask="backend", tabs=("activity", "locks"), progress="cancelling",
            fixed=(("terminate", False),)),
-    Action("K", "terminate", "Terminate", "Activity: end the selected session (its transaction rolls back)",
-           T, core="signal", ask="backend", tab="activity", progress="terminating",
+    Action("K", "terminate", "Terminate",
+           "Activity, Locks: end the selected session (its transaction rolls back)",
+           T, core="signal", ask="backend", tabs=("activity", "locks"), progress="terminating",
            fixed=(("terminate", True),)),
     Action("ctrl+l", "reload_tab", "Refresh", "Refresh the tab now", T, footer=False),
 )  # fmt: skip
 BY_NAME = {action.name: action for action in ACTIONS}
 SORT_KEYS = "123456789"
-#: The detail screen's tabs, in the order of their digit keys.
-TABS = ("overview", "settings", "config", "activity", "log", "history")
+#: The detail screen's tabs, in the order of their digit keys (1-9, then 0).
+TABS = ("overview", "settings", "config", "activity", "log", "history", "locks", "replication", "progress",
+        "statements")  # fmt: skip
+TAB_LABELS = {"replication": "WAL", "statements": "Queries"}
 
 
 def rows(screen: ScreenName, *, read_only: bool) -> list[Action]:
@@ -137,8 +141,15 @@ def bindings(screen: ScreenName) -> list[Binding | tuple[str, str] | tuple[str, 
     if screen == "dashboard":
         made += [Binding(digit, f"sort({i})", "Sort", show=False) for i, digit in enumerate(SORT_KEYS)]
     else:
-        made += [Binding(str(i + 1), f"show('{tab}')", tab.title(), show=False) for i, tab in enumerate(TABS)]
+        made += [
+            Binding(str((i + 1) % 10), f"show('{tab}')", tab_label(tab), show=False)
+            for i, tab in enumerate(TABS)
+        ]
     return made
+
+
+def tab_label(tab: str) -> str:
+    return TAB_LABELS.get(tab, tab.title())
 
 
 def allowed(action: str, parameters: tuple[object, ...], *, read_only: bool) -> bool:

@@ -16,7 +16,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
-from .. import inspect, journal
+from .. import inspect, journal, troubleshoot
 from ..host import Host
 from ..inspect import LogTail, Overview
 from ..models.interface import InstanceListItem
@@ -39,6 +39,14 @@ class Detail(Protocol):
     async def log_lines(self) -> list[str]: ...
 
     async def history(self, limit: int) -> list[journal.Event]: ...
+
+    async def locks(self) -> list[troubleshoot.LockNode]: ...
+
+    async def replication(self) -> troubleshoot.ReplicationState: ...
+
+    async def progress(self) -> list[dict[str, Any]]: ...
+
+    async def statements(self) -> troubleshoot.Statements: ...
 
     async def close(self) -> None: ...
 
@@ -137,6 +145,18 @@ class LiveDetail:
     async def history(self, limit: int) -> list[journal.Event]:
         settings = self.host.settings
         return await asyncio.to_thread(journal.read, settings, datadir=self.files.datadir, limit=limit)
+
+    async def locks(self) -> list[troubleshoot.LockNode]:
+        return await self._query(troubleshoot.lock_tree)
+
+    async def replication(self) -> troubleshoot.ReplicationState:
+        return await self._query(troubleshoot.replication)
+
+    async def progress(self) -> list[dict[str, Any]]:
+        return await self._query(troubleshoot.progress)
+
+    async def statements(self) -> troubleshoot.Statements:
+        return await self._query(troubleshoot.statements)
 
     async def close(self) -> None:
         async def run() -> None:

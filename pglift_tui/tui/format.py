@@ -66,6 +66,18 @@ def uptime(started_at: datetime | None, now: float) -> str:
     return f"{days}d{hours:02d}h"
 
 
+def age(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f}m"
+    if seconds < 86400:
+        return f"{seconds / 3600:.1f}h"
+    return f"{seconds / 86400:.0f}d{seconds % 86400 / 3600:.0f}h"
+
+
 def size(n: float) -> str:
     for unit in ("B", "kB", "MB", "GB"):
         if abs(n) < 1024 or unit == "GB":

@@ -82,7 +82,7 @@ class ActionRunner:
         if action != "act":
             return True
         spec = actions.BY_NAME[str(parameters[0])]
-        if spec.tab is not None and self.screen_refusal(spec) is not None:
+        if spec.tabs and self.screen_refusal(spec) is not None:
             return False
         return True if self.refusal(spec) is None else None
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from pglift_tui import journal
+from pglift_tui import journal, troubleshoot
 from pglift_tui.inspect import Overview
 from pglift_tui.managers import Outcome, Refusal
 from pglift_tui.managers.pglift import PgliftManager
@@ -46,6 +46,24 @@ class FixedDetail:
 
     async def history(self, limit: int) -> list[journal.Event]:
         return list(self.data.get("history", []))[:limit]
+
+    async def locks(self) -> list[troubleshoot.LockNode]:
+        return list(self.data.get("locks", []))
+
+    async def replication(self) -> troubleshoot.ReplicationState:
+        state: troubleshoot.ReplicationState = self.data.get("replication") or troubleshoot.ReplicationState(
+            False
+        )
+        return state
+
+    async def progress(self) -> list[dict[str, Any]]:
+        return list(self.data.get("progress", []))
+
+    async def statements(self) -> troubleshoot.Statements:
+        found: troubleshoot.Statements = self.data.get("statements") or troubleshoot.Statements(
+            [], "not installed"
+        )
+        return found
 
     async def close(self) -> None:
         return None

@@ -162,4 +162,65 @@ def details() -> dict[str, dict]:  # type: ignore[type-arg]
     ]
     history = [e for e in events() if e.instance == "15/main"]
     return {"15/main": {"overview": overview, "settings": settings, "file_settings": file_settings,
-                        "activity": activity, "log": log, "history": history}}  # fmt: skip
+                        "activity": activity, "log": log, "history": history, **troubles()}}  # fmt: skip
+
+
+def troubles() -> dict[str, object]:
+    """What the troubleshooting tabs of 15/main show in pictures."""
+    from pglift_tui.troubleshoot import LockNode, ReplicationState, Statements
+
+    started = datetime.fromtimestamp(NOW, tz=UTC)
+
+    def lock(
+        pid: int,
+        user: str,
+        blocked_by: list[int],
+        mode: str | None,
+        waited: float | None,
+        xact: float,
+        state: str,
+        query: str,
+    ) -> dict[str, object]:
+        return {"pid": pid, "user": user, "database": "shop", "state": state, "wait_event": None,
+                "blocked_by": blocked_by, "mode": mode, "locktype": "transactionid" if mode else None,
+                "relation": None,
+                "waiting_seconds": waited, "xact_age": xact, "query": query}  # fmt: skip
+
+    locks = [
+        LockNode(lock(4822, "report", [], None, None, 61.0, "idle in transaction",
+                      "UPDATE orders SET total = total * 1.2 WHERE day = current_date"), 0, 2),
+        LockNode(lock(4801, "app", [4822], "ShareLock", 54.2, 54.3, "active",
+                      "UPDATE orders SET status = 'paid' WHERE id = $1"), 1, 1),
+        LockNode(lock(4830, "app", [4801], "ExclusiveLock", 12.0, 12.0, "active",
+                      "UPDATE orders SET status = 'sent' WHERE id = $1"), 2, 0),
+    ]  # fmt: skip
+    replication = ReplicationState(
+        in_recovery=False,
+        slots=[{"slot_name": "replica", "slot_type": "physical", "database": None, "active": True,
+                "active_pid": 4310, "wal_status": "reserved", "retained_bytes": 16384, "safe_wal_size": None},
+               {"slot_name": "old_backup", "slot_type": "physical", "database": None, "active": False,
+                "active_pid": None, "wal_status": "extended", "retained_bytes": 3_221_225_472,
+                "safe_wal_size": None}],
+        archiver={"archive_mode": "on", "archived_count": 1204,
+                  "last_archived_wal": "000000010000000300000041",
+                  "last_archived_time": started - timedelta(minutes=9), "failed_count": 3,
+                  "last_failed_wal": "000000010000000300000042",
+                  "last_failed_time": started - timedelta(minutes=2)},
+        standbys=[{"name": "replica", "client": "local", "state": "streaming", "sync_state": "async",
+                   "receive_lag_bytes": 0, "replay_lag_bytes": 16384, "receive_lag_seconds": 0.0,
+                   "replay_lag_seconds": 0.4}],
+    )  # fmt: skip
+    progress = [
+        {"pid": 5120, "command": "VACUUM", "relation": "orders", "phase": "scanning heap", "done": 61234.0,
+         "total": 98304.0, "unit": "blocks", "percent": 62.3},
+        {"pid": 5133, "command": "CREATE INDEX CONCURRENTLY", "relation": "orders",
+         "phase": "building index: scanning table", "done": 1200.0, "total": 98304.0, "unit": "blocks",
+         "percent": 1.2},
+    ]  # fmt: skip
+    statements = Statements([
+        {"queryid": 1, "user": "app", "database": "shop", "calls": 182_304, "total_ms": 912_450.3,
+         "mean_ms": 5.0, "rows": 182_304, "query": "UPDATE orders SET status = $1 WHERE id = $2"},
+        {"queryid": 2, "user": "report", "database": "shop", "calls": 48, "total_ms": 301_200.0,
+         "mean_ms": 6275.0, "rows": 48, "query": "SELECT day, sum(total) FROM orders GROUP BY day"},
+    ])  # fmt: skip
+    return {"locks": locks, "replication": replication, "progress": progress, "statements": statements}

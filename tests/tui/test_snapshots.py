@@ -107,7 +107,7 @@ def test_light_theme(snap_compare: Any, fixed_app: Callable[..., DashboardApp]) 
 
 
 @pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
-@pytest.mark.parametrize("tab", ["1", "2", "3", "4", "5", "6"])
+@pytest.mark.parametrize("tab", ["1", "2", "3", "4", "5", "6", "7", "8", "9", "0"])
 def test_detail_tabs(
     snap_compare: Any, fixed_app: Callable[..., DashboardApp], size: tuple[int, int], tab: str
 ) -> None:

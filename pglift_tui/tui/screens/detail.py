@@ -42,6 +42,7 @@ from ..widgets.detail_tabs import (
     SettingsTab,
     TableTab,
 )
+from ..widgets.trouble_tabs import LocksTab, ProgressTab, ReplicationTab, StatementsTab
 
 PANES: dict[str, type[DetailPane]] = {
     "overview": OverviewTab,
@@ -50,6 +51,10 @@ PANES: dict[str, type[DetailPane]] = {
     "activity": ActivityTab,
     "log": LogTab,
     "history": HistoryTab,
+    "locks": LocksTab,
+    "replication": ReplicationTab,
+    "progress": ProgressTab,
+    "statements": StatementsTab,
 }
 #: The log is followed faster than the rest is refreshed.
 LOG_INTERVAL = 1.0
@@ -78,7 +83,7 @@ class DetailScreen(ActionRunner, Screen[None]):
         yield Static(f" {self.detail.key}", id="status")
         with TabbedContent(id="tabs"):
             for i, tab_id in enumerate(actions.TABS):
-                yield TabPane(f"{i + 1} {tab_id.title()}", id=tab_id)
+                yield TabPane(f"{(i + 1) % 10} {actions.tab_label(tab_id)}", id=tab_id)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -150,16 +155,17 @@ class DetailScreen(ActionRunner, Screen[None]):
 
     def screen_refusal(self, spec: actions.Action) -> Refusal | None:
         active = self.query_one(TabbedContent).active if self.is_mounted else None
-        if spec.tab is not None and spec.tab != active:
-            return Refusal(f"on the {spec.tab.title()} tab only")
+        if spec.tabs and active not in spec.tabs:
+            return Refusal(f"on the {' and '.join(actions.tab_label(t) for t in spec.tabs)} tabs only")
         return None
 
     def ask_context(self, spec: actions.Action, keys: list[str]) -> Any:
         ctx = super().ask_context(spec, keys)
         ctx.detail = self.detail
         tab = self.current()
-        if isinstance(tab, ActivityTab):
-            ctx.pid = tab.selected_pid()
+        pid = getattr(tab, "selected_pid", None)
+        if callable(pid):
+            ctx.pid = pid()
         if isinstance(tab, SettingsTab):
             row = tab.selected_row()
             ctx.selected = str(row[0]) if row else None

@@ -33,7 +33,8 @@ def _keys(screen: actions.ScreenName, *, read_only: bool) -> Table:
         for key, text in NAVIGATION:
             table.add_row(key, text)
     else:
-        table.add_row("1-6", ", ".join(actions.TABS))
+        tabs = ", ".join(f"{(i + 1) % 10} {actions.tab_label(t)}" for i, t in enumerate(actions.TABS))
+        table.add_row("1-9 0", tabs)
     return table
 
 

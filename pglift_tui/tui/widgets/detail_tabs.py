@@ -17,7 +17,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import DataTable, Input, RichLog, Static
 
-from ... import journal
+from ... import journal, troubleshoot
 from ...inspect import Overview
 from .. import format as fmt
 from ..detail_source import Detail
@@ -26,16 +26,7 @@ _ALARM = re.compile(r"\b(ERROR|FATAL|PANIC):")
 _WARN = re.compile(r"\bWARNING:")
 
 
-def _age(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    if seconds < 3600:
-        return f"{seconds / 60:.0f}m"
-    if seconds < 86400:
-        return f"{seconds / 3600:.1f}h"
-    return f"{seconds / 86400:.0f}d{seconds % 86400 / 3600:.0f}h"
+_age = fmt.age
 
 
 class DetailPane(Widget):
@@ -302,9 +293,19 @@ class ActivityTab(TableTab):
     columns = ("PID", "USER", "STATE", "XACT", "QUERY AGE", "WAIT", "QUERY", "DATABASE", "CLIENT")
     placeholder = "filter sessions"
 
+    def compose(self) -> ComposeResult:
+        yield Static(id="activity-waits", classes="tab-summary")
+        yield from super().compose()
+
     async def reload(self, detail: Detail) -> None:
         rows = []
-        for a in await detail.activity():
+        activity = await detail.activity()
+        waits = troubleshoot.wait_summary(activity)
+        text = "active sessions: " + (" · ".join(f"{n} {what}" for what, n in waits) if waits else "none")
+        summary = self.query_one("#activity-waits", Static)
+        if str(summary.content) != text:
+            summary.update(text)
+        for a in activity:
             wait = f"{a['wait_event_type']}:{a['wait_event']}" if a["wait_event"] else ""
             query = " ".join((a["query"] or "").split())
             rows.append(
