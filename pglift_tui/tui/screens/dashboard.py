@@ -130,11 +130,36 @@ class DashboardScreen(ActionRunner, Screen[None]):
             # took 60-250 ms with it, 60-120 ms without, when a collection fell then).
             gc.freeze()
         self._error = None
+        before = dict(self.table.views)
+        # Rows our own actions explain, as they were before this snapshot cleared them.
+        ours = self.table.running.keys() | self.table.settled.keys()
         with self.app.batch_update():
             self.table.update_views(self._with_creations(message.views), message.taken_at, message.began)
             self._show_status()
             self._show_note()
         self.refresh_bindings()
+        if self.refreshes > 1:
+            self._tell_changes(before, self.table.views, ours)
+
+    def _tell_changes(
+        self, before: Mapping[str, InstanceView], after: Mapping[str, InstanceView], ours: set[str]
+    ) -> None:
+        """Say what happened under the table that no action of ours explains: a server that
+        crashed, appeared or went away (made, dropped or killed by someone else)."""
+        said = []
+        for key in sorted(after.keys() - before.keys() - ours):
+            said.append(f"{key} appeared ({fmt.state_word(after[key].item)})")
+        for key in sorted(before.keys() - after.keys() - ours):
+            said.append(f"{key} is gone: its data directory is no longer there")
+        for key in sorted(before.keys() & after.keys() - ours):
+            old, new = before[key].item, after[key].item
+            if new.status == "crashed" and old.status != "crashed":
+                said.append(f"{key} crashed: {fmt.state_word(old)} before, its pid file is stale now")
+        if said:
+            crashed = any("crashed" in line or "gone" in line for line in said)
+            self.notify(
+                "\n".join(said), title="under the table", severity="warning" if crashed else "information"
+            )
 
     def _with_creations(self, views: list[InstanceView]) -> list[InstanceView]:
         """Rows being created are shown from their form until they are made: its port, not
