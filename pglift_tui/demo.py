@@ -79,7 +79,7 @@ async def ensure(settings: Settings) -> list[str]:
             primary = system.Instance.system_lookup(demo.state.split()[-1], None, settings)
             await instances.start(primary)
             fields["standby"] = {
-                "primary_conninfo": f"host={primary.socket_directory()} port={primary.port} "
+                "primary_conninfo": f"host={primary.live_socket_directory()} port={primary.port} "
                 f"user={settings.postgresql.replrole}",
                 "slot": demo.name,
             }

@@ -34,7 +34,7 @@ async def drop(instance: system.Instance, *, force: bool = False) -> None:
         if problem:
             record.details["warning"] = problem
         settings = instance.settings
-        ctl.clear_stale_socket(instance, instance.socket_directory(), instance.port, dead_too=True)
+        ctl.clear_stale_socket(instance, instance.live_socket_directory(), instance.port, dead_too=True)
         for template in (settings.postgresql.datadir, settings.postgresql.waldir):
             root = own_root(instance, template)
             if root.exists():

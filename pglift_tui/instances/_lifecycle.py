@@ -123,7 +123,7 @@ async def start(
         if st.status == "crashed":
             await ctl.wait_orphans(instance)
             record.details["stale_pidfile"] = ctl.clear_stale_pidfile(instance) or st.reason
-        socket_dir = instance.socket_directory()
+        socket_dir = instance.live_socket_directory()
         ctl.clear_stale_socket(instance, socket_dir, instance.port)
         await ctl.start(instance, wait=wait)
 

@@ -99,7 +99,7 @@ class LiveDetail:
         view.facts.update(
             pid=st.pid,
             port=st.pidfile.port if st.pidfile else self.instance.port,
-            socket=str(self.instance.socket_directory(st)),
+            socket=str(self.instance.live_socket_directory(st)),
             uptime_seconds=time.time() - started.timestamp() if started else None,
         )
         return view

@@ -71,7 +71,7 @@ async def test_upgrade_keeps_rows_settings_and_port(settings: Settings, make_ins
 
 async def test_refusals_change_nothing(settings: Settings, make_instance: MakeInstance) -> None:
     old = await make_instance("app")
-    primary_conninfo = f"host={old.socket_directory()} port={old.port} user=replication"
+    primary_conninfo = f"host={old.live_socket_directory()} port={old.port} user=replication"
     standby = await make_instance("stby", standby={"primary_conninfo": primary_conninfo})
     await make_instance("taken", version="18")
     before = layout(settings)
