@@ -199,7 +199,8 @@ async def upgrade_async(
             steps.end()
 
             workdir = ensure_private_dir(settings.run_prefix / f"upgrade-{new.qualname}")
-            live_port = old.status().pidfile.port if was_running else None  # type: ignore[union-attr]
+            live = old.status().pidfile if was_running else None
+            live_port = live.port if live is not None else None
             # pg_upgrade's servers listen on its private socket directory only, so the
             # port just names a socket there; it must differ from a live old server's.
             work_port = PG_UPGRADE_PORT if live_port != PG_UPGRADE_PORT else PG_UPGRADE_PORT + 1
