@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Literal
 
 from . import cmd
-from .exceptions import CommandError, InstanceStateError
+from .exceptions import CommandError, Error, InstanceStateError
 from .models.system import BaseInstance, PostgreSQLInstance
 from .status import PIDFILE, PidFile, is_postmaster_of, parse_pidfile, read_pidfile, server_processes
 
@@ -261,6 +261,9 @@ async def single_user(
     through a pipe with statement logging off: a secret in it reaches neither a
     command line nor a log.
     """
+    if "\n" in statement or "\r" in statement:
+        # In single-user mode a blank line ends a statement, even inside quotes.
+        raise Error("a single-user statement must be one line; nothing was run", hint=hint)
     argv = [str(instance.bindir / "postgres"), "--single", "-j", "-D", str(instance.datadir)]
     for quiet in ("log_statement=none", "log_min_error_statement=panic", "log_min_duration_statement=-1"):
         argv += ["-c", quiet]
