@@ -2,8 +2,9 @@
 
 Exit codes: 0 done; 1 the operation failed; 2 bad usage or input (arguments,
 manifest, settings, version, a configuration the server refuses, a taken port);
-3 no such instance; 4 the instance is busy.
-Errors go to stderr as "error: what went wrong" and "hint: how to fix it".
+3 no such instance; 4 the instance is busy; 128+N stopped by signal N (after the
+command undid what it had begun). Errors go to stderr as "error: what went wrong"
+and "hint: how to fix it", never as a traceback (PGLIFT_TUI_DEBUG=1 adds it).
 """
 
 from __future__ import annotations
@@ -161,15 +162,16 @@ async def _ls(args: argparse.Namespace, settings: Settings) -> int:
 
 def _say_where_we_looked(args: argparse.Namespace, settings: Settings) -> None:
     """An empty list: where it looked, and how to see something (on stderr: stdout stays a table)."""
-    source = f"settings file {settings.source}" if settings.source and settings.source.exists() else None
     if args.demo:
         print(
             f"notice: no demo instances under {settings.prefix}; `pglift-tui --demo` makes them",
             file=sys.stderr,
         )
         return
+    path = settings.source or Settings.default_file()
+    source = f"settings file {path}" if path.exists() else f"no settings file at {path}"
     print(
-        f"notice: no instances under {settings.srvdir} ({source or 'default settings: no settings file'}); "
+        f"notice: no instances under {settings.srvdir} ({source}); "
         "`pglift-tui --demo ls` shows the demo's, `pglift-tui --settings FILE ls` another site's",
         file=sys.stderr,
     )

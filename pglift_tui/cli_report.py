@@ -131,17 +131,22 @@ def root_hint() -> str:
     """A command that root can paste: this very one, run as postgres, if postgres can run it."""
     program = Path(sys.argv[0]).resolve() if sys.argv and sys.argv[0] else None
     if program is not None and program.name == "__main__.py":
+        # python -m pglift_tui from a checkout: the package is found from there only.
+        package_root = Path(__file__).resolve().parent.parent
         argv = [sys.executable, "-m", "pglift_tui"]
+        if package_root.name != "site-packages":
+            argv = ["env", f"PYTHONPATH={package_root}", *argv]
         reachable = Path(sys.executable)
     else:
         argv = [str(program)] if program else ["pglift-tui"]
         reachable = program or Path("/")
-    if _others_can_run(reachable) and _others_can_run(Path(__file__)):
+    blocked = next((p for p in (reachable, Path(__file__)) if not _others_can_run(p)), None)
+    if blocked is None:
         return "run it as the PostgreSQL OS user: " + shlex.join(
             ["runuser", "-u", "postgres", "--", *argv, *sys.argv[1:]]
         )
     return (
-        f"the postgres user cannot run {argv[0]}; install pglift-tui where it can, e.g. as root "
+        f"the postgres user cannot reach {blocked}; install pglift-tui where it can, e.g. as root "
         "`python3 -m pglift_tui.quickstart demo` (installs into /opt/pglift-tui and links "
         "/usr/local/bin/pglift-tui, which runs as postgres when root types it)"
     )
