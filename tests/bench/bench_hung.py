@@ -96,9 +96,8 @@ def main() -> None:
             label = f"{fresh}/{total}" if fresh >= 0 else ""
             print(f"{i:>4}  {took * 1000:>7.0f} ms  {label:>7}  {text}")
         worst = max(took for took, fresh, *_ in rows if fresh >= 0)
-        print(
-            f"worst snapshot while hung: {worst * 1000:.0f} ms (target <= {monitor.PROBE_TIMEOUT * 1000:.0f} ms)"
-        )
+        target = monitor.PROBE_TIMEOUT * 1000
+        print(f"worst snapshot while hung: {worst * 1000:.0f} ms (target <= {target:.0f} ms)")
         print(f"warnings raised: {len(caught)}" + (f": {caught[:3]}" if caught else ""))
     finally:
         fleet.stop_all()
