@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from pglift_tui import instances, journal
-from pglift_tui.exceptions import InstanceNotFound, InvalidVersion
+from pglift_tui.exceptions import InstanceNotFound, InvalidName, InvalidVersion
 from pglift_tui.models import system
 
 from .pg import tree
@@ -83,7 +83,7 @@ async def test_names_cannot_escape_the_prefix_through_symlinks(settings: Any, sh
     base = Path(settings.prefix) / "srv/pgsql/15"
     base.mkdir(parents=True)
     (base / "evil").symlink_to(outside)
-    with pytest.raises(Exception, match="outside"):
+    with pytest.raises(InvalidName, match="outside"):
         _ = system.BaseInstance("evil", "15", settings).datadir
 
 
