@@ -2,8 +2,9 @@
 
 Exit codes: 0 done; 1 the operation failed; 2 bad usage or input (arguments,
 manifest, settings, version, a configuration the server refuses, a taken port);
-3 no such instance; 4 the instance is busy.
-Errors go to stderr as "error: what went wrong" and "hint: how to fix it".
+3 no such instance; 4 the instance is busy; 128+N stopped by signal N (after the
+command undid what it had begun). Errors go to stderr as "error: what went wrong"
+and "hint: how to fix it", never as a traceback (PGLIFT_TUI_DEBUG=1 adds it).
 """
 
 from __future__ import annotations
@@ -11,25 +12,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__
-from .exceptions import (
-    CommandError,
-    ConfigurationError,
-    Error,
-    InstanceBusy,
-    InstanceNotFound,
-    InvalidName,
-    InvalidVersion,
-)
+from . import __version__, cli_report
+from .cli_report import EXIT_FAILED, EXIT_USAGE
+from .exceptions import ConfigurationError, Error
 from .health import command as health_command
 from .settings import Settings
-
-EXIT_FAILED, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_BUSY = 1, 2, 3, 4
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -81,6 +74,9 @@ def _parser() -> argparse.ArgumentParser:
             cmd.add_argument(
                 "--force", action="store_true", help="drop a primary even though standbys stream from it"
             )
+            cmd.add_argument(
+                "--yes", action="store_true", help="do not ask (for scripts); without it, type the name"
+            )
 
     up = sub.add_parser("upgrade", help="upgrade an instance to a newer major version with pg_upgrade")
     up.add_argument("name")
@@ -112,9 +108,21 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _instance(args: argparse.Namespace, settings: Settings) -> Any:
+    """The instance the arguments name; an invalid or missing version is refused first (exit 2)."""
+    from . import binaries
     from .models.system import Instance
 
+    if args.pg_version is not None:
+        _check_version(settings, args.pg_version)
+        binaries.check_version(settings, args.pg_version)
     return Instance.system_lookup(args.name, args.pg_version, settings)
+
+
+def _check_version(settings: Settings, version: str) -> None:
+    from .exceptions import InvalidVersion
+
+    if not version.isdigit():
+        raise InvalidVersion(f"invalid version {version!r}", hint="give a major version such as '15'")
 
 
 def _print_table(rows: Sequence[Sequence[str]]) -> None:
@@ -126,13 +134,19 @@ def _print_table(rows: Sequence[Sequence[str]]) -> None:
 async def _ls(args: argparse.Namespace, settings: Settings) -> int:
     from . import instances
 
+    if args.pg_version is not None:
+        _check_version(settings, args.pg_version)
     items = [item async for item in instances.ls(settings, version=args.pg_version)]
     if args.json:
         print(json.dumps([item.model_dump(mode="json") for item in items], indent=2))
         return 0
+    if not items:
+        _say_where_we_looked(args, settings)
     rows = [("NAME", "VERSION", "PORT", "STATUS", "ROLE", "PID", "DATADIR")]
     for item in items:
-        status = item.status if item.phase in (None, "ready", "standby") else item.phase
+        status: str = item.status if item.phase in (None, "ready", "standby") else item.phase
+        if item.incomplete:
+            status = "incomplete"
         rows.append(
             (
                 item.name,
@@ -146,6 +160,23 @@ async def _ls(args: argparse.Namespace, settings: Settings) -> int:
         )
     _print_table(rows)
     return 0
+
+
+def _say_where_we_looked(args: argparse.Namespace, settings: Settings) -> None:
+    """An empty list: where it looked, and how to see something (on stderr: stdout stays a table)."""
+    if args.demo:
+        print(
+            f"notice: no demo instances under {settings.prefix}; `pglift-tui --demo` makes them",
+            file=sys.stderr,
+        )
+        return
+    path = settings.source or Settings.default_file()
+    source = f"settings file {path}" if path.exists() else f"no settings file at {path}"
+    print(
+        f"notice: no instances under {settings.srvdir} ({source}); "
+        "`pglift-tui --demo ls` shows the demo's, `pglift-tui --settings FILE ls` another site's",
+        file=sys.stderr,
+    )
 
 
 async def _get(args: argparse.Namespace, settings: Settings) -> int:
@@ -169,13 +200,19 @@ def _read_manifest(path: Path) -> Any:
     from .models.interface import Instance
 
     where = "stdin" if str(path) == "-" else str(path)
+    from .settings import yaml_error
+
     try:
         text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
         data = yaml.safe_load(text)
-    except OSError as exc:
-        raise ConfigurationError(f"cannot read manifest {where}: {exc.strerror}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise ConfigurationError(f"cannot read manifest {where}: {reason}") from None
     except yaml.YAMLError as exc:
-        raise ConfigurationError(f"manifest {where} is not valid YAML: {exc}") from None
+        # Never the text of the line: it may be the one holding a password.
+        raise ConfigurationError(
+            f"manifest {where} is not valid YAML{yaml_error(exc)}", hint="fix the syntax and apply again"
+        ) from None
     try:
         return Instance.model_validate(data)
     except ValidationError as exc:
@@ -213,10 +250,35 @@ async def _lifecycle(args: argparse.Namespace, settings: Settings) -> int:
     elif args.command == "promote":
         await instances.promote(instance)
     elif args.command == "drop":
-        await instances.drop(instance, force=args.force)
+        await _drop(args, instance)
     else:
         await instances.reload(instance)
     return 0
+
+
+async def _drop(args: argparse.Namespace, instance: Any) -> None:
+    """Drop after the operator typed the name (or said --yes); then say what went."""
+    from . import instances
+    from .instances._apply import removal_plan
+
+    plan = removal_plan(instance)
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise ConfigurationError(
+                f"not dropping {instance} without a confirmation: stdin is not a terminal",
+                hint=f"to drop it from a script, add --yes: pglift-tui drop {instance.name} --yes",
+            )
+        print(f"drop {instance}: this deletes for good", file=sys.stderr)
+        for line in plan:
+            print(f"  - {line}", file=sys.stderr)
+        print(f"type its name ({instance.name}) to confirm: ", end="", file=sys.stderr, flush=True)
+        answer = (await asyncio.to_thread(sys.stdin.readline)).strip()
+        if answer != instance.name:
+            raise Error(
+                f"not confirmed: {instance} was not dropped", hint="type the name exactly, or use --yes"
+            )
+    await instances.drop(instance, force=args.force)
+    print(f"dropped {instance}: removed " + "; ".join(plan))
 
 
 async def _demo(args: argparse.Namespace, settings: Settings) -> int:
@@ -235,7 +297,7 @@ async def _demo(args: argparse.Namespace, settings: Settings) -> int:
 def _dashboard(args: argparse.Namespace, settings: Settings) -> int:
     """The dashboard on a terminal; the instance table when output is not one."""
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        return asyncio.run(_ls(argparse.Namespace(pg_version=None, json=False), settings))
+        return cli_report.run(_ls(argparse.Namespace(pg_version=None, json=False, demo=args.demo), settings))
     from .instances._action import refuse_root
     from .tui.app import DashboardApp
     from .tui.source import LiveSource
@@ -297,27 +359,6 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], Coroutine[Any, Any,
 }
 
 
-def _report(exc: BaseException) -> int:
-    if isinstance(exc, Error):
-        print(f"error: {exc.message}", file=sys.stderr)
-        if isinstance(exc, CommandError):
-            for line in exc.log_lines:
-                print(f"  log: {line}", file=sys.stderr)
-        if exc.hint:
-            print(f"hint: {exc.hint}", file=sys.stderr)
-        if isinstance(exc, InstanceBusy):
-            return EXIT_BUSY
-        if isinstance(exc, InstanceNotFound):
-            return EXIT_NOT_FOUND
-        if isinstance(exc, InvalidVersion | InvalidName | ConfigurationError):
-            return EXIT_USAGE
-        return EXIT_FAILED
-    if type(exc).__module__.startswith("psycopg"):
-        print(f"error: {str(exc).strip()}", file=sys.stderr)
-        return EXIT_FAILED
-    raise exc
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     try:
@@ -331,6 +372,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.reset and not args.demo:
         print("error: --reset only applies to --demo", file=sys.stderr)
         return EXIT_USAGE
+    cli_report.show_notices()
+    if os.geteuid() == 0:
+        print("error: pglift-tui must not run as root: PostgreSQL refuses to run as root", file=sys.stderr)
+        print(f"hint: {cli_report.root_hint()}", file=sys.stderr)
+        return EXIT_FAILED
     try:
         settings = _settings(args)
         if settings.ignored_keys:
@@ -338,12 +384,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"notice: {settings.source}: not used by pglift-tui: {keys}", file=sys.stderr)
         if args.command is None:
             if args.demo:
-                asyncio.run(_demo(args, settings))
+                cli_report.run(_demo(args, settings))
                 if args.reset:
                     return 0
             return _dashboard(args, settings)
-        return asyncio.run(COMMANDS[args.command](args, settings))
+        return cli_report.run(COMMANDS[args.command](args, settings))
     except KeyboardInterrupt:
         return 130
     except Exception as exc:
-        return _report(exc)
+        return cli_report.report(exc)

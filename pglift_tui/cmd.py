@@ -14,6 +14,10 @@ from pathlib import Path
 
 from .exceptions import CommandError
 
+#: Seconds a program stopped by a cancellation has to exit after SIGTERM before SIGKILL:
+#: initdb and pg_basebackup then remove what they wrote, which SIGKILL would leave.
+TERM_GRACE = 10.0
+
 
 @dataclass(frozen=True)
 class Result:
@@ -51,8 +55,12 @@ async def run(
         out, err = await asyncio.wait_for(proc.communicate(input), timeout)
     except BaseException:
         if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
+            proc.terminate()
+            try:
+                await asyncio.wait_for(proc.wait(), TERM_GRACE)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
         raise
     result = Result(
         list(argv), proc.returncode or 0, out.decode(errors="replace"), err.decode(errors="replace")

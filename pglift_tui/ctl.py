@@ -20,12 +20,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
-import psutil
-
 from . import cmd
-from .exceptions import CommandError, InstanceStateError
+from .exceptions import CommandError, Error, InstanceStateError
 from .models.system import BaseInstance, PostgreSQLInstance
-from .status import PIDFILE, PidFile, is_postmaster_of, parse_pidfile, read_pidfile
+from .status import PIDFILE, PidFile, is_postmaster_of, parse_pidfile, read_pidfile, server_processes
 
 StopMode = Literal["smart", "fast", "immediate"]
 SIGNALS: dict[StopMode, signal.Signals] = {
@@ -133,21 +131,8 @@ def _alive(pid: int) -> bool:
 
 
 def orphans(instance: PostgreSQLInstance) -> list[int]:
-    """PIDs of server processes running in the data directory (a dead server's children).
-
-    Only `postgres` programs count: an operator's shell sitting in the data
-    directory is no orphan.
-    """
-    found = []
-    for proc in psutil.process_iter(["cwd", "exe", "status"]):
-        info = proc.info
-        program = os.path.basename(info.get("exe") or "")
-        if info.get("status") == psutil.STATUS_ZOMBIE or program not in ("postgres", "postmaster"):
-            continue
-        with contextlib.suppress(OSError, TypeError):
-            if os.path.samefile(info["cwd"], instance.datadir):
-                found.append(proc.pid)
-    return found
+    """PIDs of server processes running in the data directory (a dead server's children)."""
+    return [proc.pid for proc in server_processes(instance.datadir)]
 
 
 async def wait_orphans(instance: PostgreSQLInstance, timeout: float = ORPHAN_TIMEOUT) -> None:
@@ -276,6 +261,9 @@ async def single_user(
     through a pipe with statement logging off: a secret in it reaches neither a
     command line nor a log.
     """
+    if "\n" in statement or "\r" in statement:
+        # In single-user mode a blank line ends a statement, even inside quotes.
+        raise Error("a single-user statement must be one line; nothing was run", hint=hint)
     argv = [str(instance.bindir / "postgres"), "--single", "-j", "-D", str(instance.datadir)]
     for quiet in ("log_statement=none", "log_min_error_statement=panic", "log_min_duration_statement=-1"):
         argv += ["-c", quiet]

@@ -25,7 +25,7 @@ def conninfo(instance: PostgreSQLInstance, *, dbname: str = "postgres", **extra:
     st = instance.status()
     port = st.pidfile.port if st.pidfile and st.pidfile.port and st.status == "running" else instance.port
     params: dict[str, Any] = {
-        "host": str(instance.socket_directory(st)),
+        "host": str(instance.live_socket_directory(st)),
         "port": port,
         "user": instance.settings.postgresql.surole.name,
         "dbname": dbname,

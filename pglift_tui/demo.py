@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import math
+import os
 import shutil
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import platformdirs
 
 from . import binaries, ctl, db, instances, ports
+from .fs import ensure_private_dir
 from .models import interface, system
 from .settings import APP, Settings, default_run_prefix
 
@@ -79,7 +83,7 @@ async def ensure(settings: Settings) -> list[str]:
             primary = system.Instance.system_lookup(demo.state.split()[-1], None, settings)
             await instances.start(primary)
             fields["standby"] = {
-                "primary_conninfo": f"host={primary.socket_directory()} port={primary.port} "
+                "primary_conninfo": f"host={primary.live_socket_directory()} port={primary.port} "
                 f"user={settings.postgresql.replrole}",
                 "slot": demo.name,
             }
@@ -124,12 +128,30 @@ async def workload(settings: Settings) -> None:
     await asyncio.gather(*(drive(name, low, high) for name, (low, high) in WORKLOAD.items()))
 
 
-def start_workload(settings: Settings) -> threading.Thread:
-    """Run `workload` in a daemon thread of its own, for as long as the process lives."""
+def workload_lock(settings: Settings) -> Path:
+    return settings.run_prefix / "workload.lock"
+
+
+def start_workload(settings: Settings) -> threading.Thread | None:
+    """Run `workload` in a daemon thread, unless a dashboard of this demo already runs one.
+
+    One workload per demo, whoever opens it: the first dashboard holds a lock for as
+    long as its process lives, and the others leave the load to it (None).
+    """
+    ensure_private_dir(settings.run_prefix)
+    fd = os.open(workload_lock(settings), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
 
     def run() -> None:
-        with contextlib.suppress(Exception):
-            asyncio.run(workload(settings))
+        try:
+            with contextlib.suppress(Exception):
+                asyncio.run(workload(settings))
+        finally:
+            os.close(fd)
 
     thread = threading.Thread(target=run, name="pglift-tui-demo-workload", daemon=True)
     thread.start()
@@ -147,4 +169,8 @@ async def reset(settings: Settings) -> list[str]:
     for path in (settings.prefix, settings.run_prefix):
         if path.exists():
             shutil.rmtree(path)
+        # The directories made to hold the demo's (~/.local/share/pglift-tui,
+        # /tmp/pglift-tui-UID) go too when nothing else is in them.
+        with contextlib.suppress(OSError):
+            path.parent.rmdir()
     return dropped

@@ -55,6 +55,21 @@ class PortInUse(ConfigurationError):
     """The port asked for is already taken by a listener or another instance."""
 
 
+_ERROR_MARKS = ("error:", "FATAL:", "PANIC:", "ERROR:")
+
+
+def _reason(output: str) -> str | None:
+    """The line that says why: the last one marked as an error, else the last one.
+
+    Programs go on talking after the error (initdb: "removing contents of data
+    directory"), so the last line is often clean-up, not the cause.
+    """
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    marked = [line for line in lines if any(mark in line for mark in _ERROR_MARKS)]
+    found = marked or lines
+    return found[-1] if found else None
+
+
 class CommandError(Error):
     """An external program failed.
 
@@ -73,10 +88,10 @@ class CommandError(Error):
         hint: str | None = None,
     ) -> None:
         program = argv[0].rsplit("/", 1)[-1] if argv else "command"
-        detail = (stderr.strip() or stdout.strip()).splitlines()
         message = f"{program} failed with exit code {returncode}"
-        if detail:
-            message += f": {detail[-1]}"
+        reason = _reason(stderr.strip() or stdout.strip())
+        if reason:
+            message += f": {reason}"
         super().__init__(message, hint=hint)
         self.argv = list(argv)
         self.returncode = returncode

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import json
+import logging
 import os
 import pwd
 import time
@@ -27,6 +28,7 @@ from .exceptions import InstanceBusy
 from .fs import ensure_private_dir
 from .settings import Settings
 
+logger = logging.getLogger(__name__)
 _held: ContextVar[frozenset[str]] = ContextVar("_held", default=frozenset())
 #: How often a waiting action retries; flock has no way to wait asynchronously.
 _RETRY = 0.05
@@ -38,6 +40,11 @@ def os_user() -> str:
         return pwd.getpwuid(os.geteuid()).pw_name
     except KeyError:
         return str(os.geteuid())
+
+
+def held_here(qualname: str) -> bool:
+    """Whether this task (or one it runs within) holds the lock of `qualname`."""
+    return qualname in _held.get()
 
 
 def lock_path(settings: Settings, qualname: str) -> Path:
@@ -75,13 +82,25 @@ def holder(path: Path) -> dict[str, object] | None:
         os.close(fd)
 
 
-def describe(info: dict[str, object] | None) -> str:
+def describe_holder(info: dict[str, object] | None) -> str:
+    """ "stop by pid 42 (alice) since 10:42:01", from what a lock's holder wrote."""
     if not info:
-        return "busy: another action is running"
+        return "another action is running"
     since = info.get("since")
     when = datetime.fromtimestamp(since).strftime("%H:%M:%S") if isinstance(since, int | float) else "?"
     who = f"pid {info.get('pid', '?')} ({info.get('user', '?')})"
-    return f"busy: {info.get('action', '?')} by {who} since {when}"
+    return f"{info.get('action', '?')} by {who} since {when}"
+
+
+def describe(info: dict[str, object] | None) -> str:
+    return f"busy: {describe_holder(info)}"
+
+
+def display_name(qualname: str) -> str:
+    """ "15/main" for an instance's lock, "port 5432" for a port's."""
+    if qualname.startswith("port-"):
+        return f"port {qualname[5:]}"
+    return qualname.replace("-", "/", 1)
 
 
 class _Lock:
@@ -99,6 +118,7 @@ class _Lock:
         ensure_private_dir(settings.lockdir)
         self.fd = -1
         self.acquired = False
+        self.waited = False
 
     def _open(self) -> None:
         if self.fd >= 0:
@@ -120,9 +140,16 @@ class _Lock:
         except BlockingIOError:
             if time.monotonic() >= self.deadline:
                 raise InstanceBusy(
-                    f"{self.qualname.replace('-', '/', 1)}: {describe(_read(self.fd))}",
+                    f"{display_name(self.qualname)}: {describe(_read(self.fd))}",
                     hint="wait for it to finish, then retry",
                 ) from None
+            if not self.waited:
+                # Said once, as the wait begins: the CLI shows it, so a script's operator
+                # knows why nothing happens yet (the dashboard shows the holder instead).
+                self.waited = True
+                logger.info(
+                    "waiting for %s: %s", display_name(self.qualname), describe_holder(_read(self.fd))
+                )
             return False
         if not self._current():
             self._open()  # removed or replaced while we waited: lock the file that is there now

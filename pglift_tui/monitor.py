@@ -3,8 +3,16 @@
 `ls` gives status from files; for running servers a probe adds connections, the
 transaction rate, replication lag and pending restarts in one query per server,
 on a connection opened once and reused (application_name set, short statement
-timeout), closed when the server stops. Probes run concurrently with a deadline,
-so an unreachable server shows why instead of holding up the others.
+timeout), closed when the server stops.
+
+Each server's probe stands alone. A snapshot waits at most PROBE_TIMEOUT for the
+servers that answered last time and not at all for one that did not: a hung
+server (SIGSTOPped, a stalled disk, a frozen VM) costs one snapshot that timeout
+once, then nothing, and its row reads "no answer for N s" (no values; the
+transaction-rate history is kept) while the other rows stay fresh. Its query is
+never cancelled (psycopg would wait on a cancel request the hung server cannot
+serve, and log about it): the connection's socket is shut down instead, which
+ends the query at once, and the next probe reconnects in the background.
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import socket
 import time
 from collections import deque
 from collections.abc import Callable
@@ -83,6 +92,14 @@ class _Probe:
     #: Probes since then, each one a transaction of ours in the counter.
     probes: int = 0
     points: deque[float] = field(default_factory=lambda: deque(maxlen=HISTORY))
+    #: The query in flight, maybe begun at an earlier snapshot (a hung server's lasts).
+    task: asyncio.Task[dict[str, Any]] | None = None
+    #: When the probe in flight began (the monitor's clock).
+    asked_at: float = 0.0
+    #: When the server's first unanswered probe began; None while it answers.
+    silent_since: float | None = None
+    #: Its connection was shut down by us: the error that follows is ours, not the server's.
+    abandoned: bool = False
 
 
 class Monitor:
@@ -92,6 +109,8 @@ class Monitor:
         self.settings = settings
         self.clock = clock
         self._probes: dict[str, _Probe] = {}
+        #: Probes of servers gone from the table whose last query still drains.
+        self._orphans: list[_Probe] = []
 
     async def snapshot(self) -> list[InstanceView]:
         items = [item async for item in instances.ls(self.settings)]
@@ -106,8 +125,8 @@ class Monitor:
         }
         for datadir in set(self._probes) - set(live):
             await self._forget(datadir)
-        results = await asyncio.gather(*(self._probe(d, item) for d, item in live.items()))
-        probed = dict(zip(live, results, strict=True))
+        await self._reap_orphans()
+        probed = await self._probe_all(live)
         views = []
         for item in items:
             view = probed.get(str(item.datadir)) or InstanceView(item)
@@ -125,18 +144,48 @@ class Monitor:
         info = locks.holder(locks.lock_path(self.settings, f"{item.version}-{item.name}"))
         return info if info and info.get("pid") is not None else {}
 
-    async def _probe(self, datadir: str, item: InstanceListItem) -> InstanceView:
-        probe = self._probes.get(datadir)
-        if probe is not None and probe.pid != item.pid:
-            await self._forget(datadir)
-            probe = None
-        if probe is None:
-            probe = self._probes[datadir] = _Probe(pid=item.pid)
-        try:
-            row = await asyncio.wait_for(self._query(probe, item), PROBE_TIMEOUT)
-        except Exception as exc:  # any failure is shown on the row, never raised
+    async def _probe_all(self, live: dict[str, InstanceListItem]) -> dict[str, InstanceView]:
+        """Start a probe where none is in flight; wait for those of servers that answer."""
+        waited = []
+        for datadir, item in live.items():
+            probe = self._probes.get(datadir)
+            if probe is not None and probe.pid != item.pid:
+                await self._forget(datadir)
+                probe = None
+            if probe is None:
+                probe = self._probes[datadir] = _Probe(pid=item.pid)
+            if probe.task is None:
+                probe.abandoned = False
+                probe.task = asyncio.ensure_future(self._query(probe, item))
+                probe.asked_at = self.clock()
+            if probe.silent_since is None and not probe.task.done():
+                waited.append(probe.task)
+        if waited:
+            await asyncio.wait(waited, timeout=PROBE_TIMEOUT)
+        return {datadir: await self._outcome(self._probes[datadir], item) for datadir, item in live.items()}
+
+    async def _outcome(self, probe: _Probe, item: InstanceListItem) -> InstanceView:
+        """The row of one server: its answer, its error, or how long it has been silent."""
+        task = probe.task
+        assert task is not None
+        now = self.clock()
+        if not task.done():
+            if probe.silent_since is None:
+                probe.silent_since = probe.asked_at
+            if now - probe.asked_at >= PROBE_TIMEOUT:
+                _abandon(probe)  # its query ends now, with an error we recognise as ours
+            return self._silent(probe, item, now)
+        probe.task = None
+        error = task.exception() if not task.cancelled() else asyncio.CancelledError()
+        if error is not None:
             await self._close(probe)
-            return InstanceView(item, error=_reason(exc))
+            if probe.abandoned or _timed_out(error):
+                probe.silent_since = probe.silent_since if probe.silent_since is not None else probe.asked_at
+                return self._silent(probe, item, now)
+            probe.silent_since = None
+            return InstanceView(item, tps=tuple(probe.points), error=_reason(error))
+        probe.silent_since = None
+        row = task.result()
         self._sample(probe, row["xacts"])
         return InstanceView(
             item,
@@ -148,6 +197,10 @@ class Monitor:
             pending_restart=bool(row["pending_restart"]),
             standbys=row["standbys"],
         )
+
+    def _silent(self, probe: _Probe, item: InstanceListItem, now: float) -> InstanceView:
+        since = probe.silent_since if probe.silent_since is not None else now
+        return InstanceView(item, tps=tuple(probe.points), error=f"no answer for {now - since:.0f} s")
 
     async def _query(self, probe: _Probe, item: InstanceListItem) -> dict[str, Any]:
         if probe.connection is None:
@@ -181,6 +234,7 @@ class Monitor:
         probe.bucket_start, probe.probes = (now, xacts), 0
 
     async def _close(self, probe: _Probe) -> None:
+        """Close a probe's connection; only once no query of it is in flight."""
         if probe.connection is not None:
             with contextlib.suppress(Exception):
                 await probe.connection.close()
@@ -188,12 +242,71 @@ class Monitor:
 
     async def _forget(self, datadir: str) -> None:
         probe = self._probes.pop(datadir, None)
-        if probe is not None:
+        if probe is None:
+            return
+        if probe.task is not None and not probe.task.done():
+            _abandon(probe)
+            self._orphans.append(probe)  # closed once its query has drained
+            return
+        _retrieve(probe.task)
+        await self._close(probe)
+
+    async def _reap_orphans(self) -> None:
+        for probe in [p for p in self._orphans if p.task is None or p.task.done()]:
+            self._orphans.remove(probe)
+            _retrieve(probe.task)
             await self._close(probe)
 
     async def close(self) -> None:
-        for datadir in list(self._probes):
-            await self._forget(datadir)
+        """Close every connection, hung servers' included, without waiting on them.
+
+        Queries in flight end at once (their sockets shut down); a connection attempt
+        in flight ends at its connect timeout, or is cancelled after it.
+        """
+        probes = [*self._probes.values(), *self._orphans]
+        self._probes.clear()
+        self._orphans.clear()
+        for probe in probes:
+            _abandon(probe)
+        pending = [p.task for p in probes if p.task is not None and not p.task.done()]
+        if pending:
+            _, late = await asyncio.wait(pending, timeout=PROBE_TIMEOUT + 1)
+            for task in late:
+                task.cancel()
+            if late:
+                await asyncio.wait(late)
+        for probe in probes:
+            _retrieve(probe.task)
+            await self._close(probe)
+
+
+def _abandon(probe: _Probe) -> None:
+    """Shut down a probe's socket: a query waiting on a hung server fails at once.
+
+    Cancelling the query instead would have psycopg send a cancel request and wait
+    for it (the hung server never serves it) and log a warning on the terminal.
+    """
+    probe.abandoned = True
+    connection = probe.connection
+    if connection is None:
+        return  # still connecting: its connect timeout ends it
+    with contextlib.suppress(Exception):
+        fd = connection.pgconn.socket
+        with socket.socket(fileno=os.dup(fd)) as sock:
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+def _retrieve(task: asyncio.Task[Any] | None) -> None:
+    """Take a finished task's outcome, so asyncio never warns it was not retrieved."""
+    if task is not None and task.done() and not task.cancelled():
+        task.exception()
+
+
+def _timed_out(error: BaseException) -> bool:
+    """A connection attempt the server did not answer in time (not a refusal)."""
+    from psycopg import errors
+
+    return isinstance(error, TimeoutError | errors.ConnectionTimeout)
 
 
 async def _connect(instance: PostgreSQLInstance) -> Any:

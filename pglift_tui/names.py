@@ -13,7 +13,11 @@ NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}")
 PARAM_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?")
 PORT_MIN, PORT_MAX = 1024, 65535
 _SECRET_NAME = re.compile(r"pass(word|wd)?$|secret", re.I)
-_SECRET_VALUE = re.compile(r"(^|\s)password\s*=|://[^/@\s]*:[^/@\s]*@", re.I)
+#: A password in a key/value conninfo (`password=`), a URI query (`?password=`,
+#: `&password=`) or a URI's user info (`postgresql://user:secret@host`).
+_SECRET_VALUE = re.compile(r"(^|[\s?&'\"])password\s*=|://[^/@\s]*:[^/@\s]*@", re.I)
+#: A quoted fragment in a libpq parse error: may be a piece of the value, so masked.
+_QUOTED = re.compile(r'"([^"]*)"')
 DEFAULT_PORT = 5432
 
 #: Parameters that belong to the manifest's own fields or would move the instance.
@@ -46,9 +50,55 @@ def check_port(port: int) -> int:
     return port
 
 
-def holds_password(conninfo: str) -> bool:
-    """Whether a connection string (key=value or URI) carries a password."""
-    return bool(_SECRET_VALUE.search(conninfo))
+def holds_password(text: str) -> bool:
+    """Whether a value (a conninfo, key/value or URI, or any text) carries a password.
+
+    libpq's own parser decides where it can (it decodes percent-encoded URIs, so
+    `?pass%77ord=` is a password too); the pattern covers what does not parse.
+    """
+    from urllib.parse import unquote
+
+    if _SECRET_VALUE.search(text) or _SECRET_VALUE.search(unquote(text)):
+        return True
+    from psycopg import ProgrammingError
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        return "password" in conninfo_to_dict(text)
+    except ProgrammingError:
+        return False
+
+
+def check_conninfo(conninfo: str) -> dict[str, Any]:
+    """A conninfo's parameters, parsed by libpq; refused if it does not parse or holds a password.
+
+    The parser's words are kept, but quoted fragments in them (pieces of the value,
+    maybe of a secret) are masked unless they name a libpq keyword.
+    """
+    from psycopg import ProgrammingError
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        params = conninfo_to_dict(conninfo)
+    except ProgrammingError as exc:
+        raise ValueError(f"primary_conninfo does not parse: {_masked(str(exc))}") from None
+    if "password" in params or holds_password(conninfo):
+        raise ValueError("primary_conninfo must not hold a password; use standby.password")
+    return params
+
+
+def _masked(message: str) -> str:
+    from psycopg import pq
+
+    keywords = {option.keyword.decode() for option in pq.Conninfo.get_defaults()}
+    words = message.strip().splitlines()[0] if message.strip() else "unknown error"
+
+    def mask(match: re.Match[str]) -> str:
+        fragment = match.group(1)
+        safe = fragment in keywords or re.fullmatch(r"[^\w\s]{1,3}", fragment) is not None
+        return match.group(0) if safe else '"…"'
+
+    return _QUOTED.sub(mask, words)
 
 
 def check_settings(settings: dict[str, Any]) -> dict[str, Any]:

@@ -5,7 +5,9 @@
 
 PostgreSQL refuses to run as root. Typed by root, both commands install where the
 `postgres` system user can read (as Debian's pg_ctlcluster, they then run as that
-user); typed by anyone else, they install into `.venv` in the checkout.
+user), and `demo` links /usr/local/bin/pglift-tui to a small wrapper that runs
+pglift-tui as postgres when root types it; typed by anyone else, they install into
+`.venv` in the checkout.
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ from pathlib import Path
 CHECKOUT = Path(__file__).resolve().parent.parent
 SYSTEM_USER = "postgres"
 ROOT_VENV = Path("/opt/pglift-tui")
+#: What root types: a wrapper that runs pglift-tui as the postgres user.
+ROOT_WRAPPER = ROOT_VENV / "pglift-tui-as-postgres"
+ROOT_LINK = Path("/usr/local/bin/pglift-tui")
 SYSTEM_PYTHON = Path("/usr/bin/python3")
 #: What a child run as another user keeps from root's environment.
 KEEP_ENV = ("TERM", "COLORTERM", "NO_COLOR", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "PIP_INDEX_URL", "PIP_CERT")
@@ -64,11 +69,40 @@ def as_user(user: pwd.struct_passwd, argv: list[str], cwd: Path) -> int:
     ).returncode
 
 
+def wrapper(user: pwd.struct_passwd, program: Path) -> str:
+    """A shell script running `program` as `user` with a clean environment, as `as_user` does."""
+    keep = " ".join(f'${{{key}+"{key}=${key}"}}' for key in KEEP_ENV)
+    return (
+        "#!/bin/sh\n"
+        "# pglift-tui typed by root: PostgreSQL refuses to run as root, so this runs it\n"
+        f"# as {user.pw_name} with a clean environment (written by pglift_tui.quickstart).\n"
+        'if [ "$(id -u)" = 0 ]; then\n'
+        f"  exec runuser -u {user.pw_name} -- env -i HOME={user.pw_dir} USER={user.pw_name} "
+        f'LOGNAME={user.pw_name} PATH=/usr/bin:/bin {keep} {program} "$@"\n'
+        "fi\n"
+        f'exec {program} "$@"\n'
+    )
+
+
+def link_for_root(user: pwd.struct_passwd, bindir: Path) -> None:
+    """/usr/local/bin/pglift-tui -> the wrapper, so that root can type `pglift-tui`."""
+    ROOT_WRAPPER.write_text(wrapper(user, bindir / "pglift-tui"), encoding="utf-8")
+    ROOT_WRAPPER.chmod(0o755)
+    if ROOT_LINK.is_symlink() or not ROOT_LINK.exists():
+        ROOT_LINK.unlink(missing_ok=True)
+        ROOT_LINK.symlink_to(ROOT_WRAPPER)
+        say(f"{ROOT_LINK} runs pglift-tui as {user.pw_name}: `pglift-tui --demo --reset` removes the demo")
+    else:
+        say(f"{ROOT_LINK} exists and is not ours: left alone; type {ROOT_WRAPPER} instead")
+
+
 def demo() -> int:
     if os.geteuid() == 0:
         python = SYSTEM_PYTHON if SYSTEM_PYTHON.exists() else Path(sys.executable)
         bindir = venv(ROOT_VENV, python, str(CHECKOUT), editable=False)
-        return as_user(system_user(), [str(bindir / "pglift-tui"), "--demo"], Path("/"))
+        user = system_user()
+        link_for_root(user, bindir)
+        return as_user(user, [str(bindir / "pglift-tui"), "--demo"], Path("/"))
     bindir = venv(CHECKOUT / ".venv", Path(sys.executable), str(CHECKOUT), editable=False)
     os.execv(bindir / "pglift-tui", [str(bindir / "pglift-tui"), "--demo"])  # noqa: S606
 

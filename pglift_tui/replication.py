@@ -19,7 +19,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .exceptions import Error
+from . import passwords
+from .exceptions import ConfigurationError, Error
 from .fs import ensure_private_dir
 from .settings import Settings
 
@@ -74,12 +75,19 @@ def load(settings: Settings, qualname: str) -> StandbyRecord | None:
         return None
 
 
+def _write_private(path: Path, text: str) -> None:
+    """Replace `path` with `text` in a 0600 file: it names a passfile, a slot, a primary."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        os.fchmod(f.fileno(), 0o600)  # O_CREAT's mode does not apply to a file left there
+        f.write(text)
+    os.replace(tmp, path)
+
+
 def save(settings: Settings, qualname: str, record: StandbyRecord) -> None:
     ensure_private_dir(records_dir(settings))
-    path = record_path(settings, qualname)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(asdict(record)), encoding="utf-8")
-    os.replace(tmp, path)
+    _write_private(record_path(settings, qualname), json.dumps(asdict(record)))
 
 
 def forget(settings: Settings, qualname: str) -> None:
@@ -103,12 +111,16 @@ def all_records(settings: Settings) -> Iterator[tuple[str, StandbyRecord]]:
 
 def write_passfile(settings: Settings, qualname: str, password: str) -> Path:
     """A 0600 passfile for this standby only; its conninfo names it (`passfile=`)."""
+    try:
+        passwords.check_passfile_line(password)
+    except ValueError as exc:
+        raise ConfigurationError(f"standby.password: {exc}") from None
     ensure_private_dir(records_dir(settings))
     path = passfile_path(settings, qualname)
+    # libpq's passfile: ':' separates fields and '\\' escapes; a line break cannot be
+    # written at all (the model refuses it), so one line holds the whole password.
     escaped = password.replace("\\", "\\\\").replace(":", "\\:")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(f"*:*:*:*:{escaped}\n")
+    _write_private(path, f"*:*:*:*:{escaped}\n")
     return path
 
 

@@ -8,6 +8,7 @@ pglift made. Keys we do not handle are ignored and reported once (`ignored_keys`
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from contextvars import ContextVar
 from pathlib import Path
@@ -15,7 +16,15 @@ from typing import Any, ClassVar, Literal
 
 import platformdirs
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     InitSettingsSource,
@@ -145,7 +154,33 @@ class PostgreSQLSettings(_Section):
     @field_validator("default_version", mode="before")
     @classmethod
     def _default_major(cls, value: object) -> object:
-        return None if value is None else str(value)
+        if value is None:
+            return None
+        text = str(value)
+        if not text.isdigit() or not 9 < int(text) < 100:
+            raise ValueError(f"invalid version {text!r}: write a major version such as '15'")
+        return text
+
+    @field_validator("default_version")
+    @classmethod
+    def _default_installed(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """Checked once, at load: a default that is not installed fails every later command."""
+        if value is None:
+            return None
+        versions = info.data.get("versions")
+        if versions is None:
+            return value  # `versions` itself is invalid: that error is reported
+        if not versions:
+            from .binaries import discover
+
+            versions = discover()
+        known = sorted((v.version for v in versions), key=int)
+        if value not in known:
+            raise ValueError(
+                f"PostgreSQL {value} is not installed (available: {', '.join(known) or 'none'}); "
+                "pick an installed version or list it in postgresql.versions"
+            )
+        return value
 
 
 class Settings(BaseSettings):
@@ -254,13 +289,8 @@ def _read_yaml(path: Path, *, required: bool) -> dict[str, Any]:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        where = ""
-        mark = getattr(exc, "problem_mark", None)
-        if mark is not None:
-            where = f" at line {mark.line + 1}, column {mark.column + 1}"
-        problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigurationError(
-            f"settings file {path} is not valid YAML{where}: {problem}",
+            f"settings file {path} is not valid YAML{yaml_error(exc)}",
             hint="fix the syntax (indentation, quotes, colons)",
         ) from None
     if data is None:
@@ -272,13 +302,47 @@ def _read_yaml(path: Path, *, required: bool) -> dict[str, Any]:
     return data
 
 
+#: A quoted fragment in a YAML error: maybe a piece of a value (a password), so masked,
+#: unless it is one escape or punctuation character ("found character '\\t'").
+_YAML_QUOTED = re.compile(r"'([^']*)'|\"([^\"]*)\"")
+
+
+def yaml_error(exc: yaml.YAMLError) -> str:
+    """ " at line L, column C: what is wrong", never the text of the line (it may hold a secret).
+
+    PyYAML's own str() quotes the offending line; only its position and problem are kept.
+    """
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    words = [w for w in (getattr(exc, "context", None), getattr(exc, "problem", None)) if w]
+
+    def mask(match: re.Match[str]) -> str:
+        fragment = match.group(1) if match.group(1) is not None else match.group(2)
+        return match.group(0) if re.fullmatch(r"\\[a-z0-9]+|[^\w\s]", fragment) else "'…'"
+
+    problem = _YAML_QUOTED.sub(mask, ", ".join(str(w) for w in words)) or type(exc).__name__
+    return f"{where}: {problem}"
+
+
+def _env_name(loc: tuple[int | str, ...]) -> str:
+    return ENV_PREFIX + "__".join(str(part) for part in loc).upper()
+
+
 def _describe(exc: ValidationError, path: Path) -> str:
-    problems = []
+    """Each problem with its field, and the variable it came from when one set it."""
+    environ = {key.upper() for key in os.environ}
+    problems, from_file = [], False
     for err in exc.errors():
         field = ".".join(str(part) for part in err["loc"]) or "(top level)"
         msg = err["msg"].removeprefix("Value error, ")
-        problems.append(f"{field}: {msg}")
-    return f"invalid settings in {path}: " + "; ".join(problems)
+        variable = _env_name(err["loc"])
+        if err["loc"] and variable in environ:
+            problems.append(f"{field} (from {variable}): {msg}")
+        else:
+            from_file = True
+            problems.append(f"{field}: {msg}")
+    where = f" in {path}" if from_file else ""
+    return f"invalid settings{where}: " + "; ".join(problems)
 
 
 def _unknown_keys(model: type[BaseModel], data: object, where: str = "") -> list[str]:

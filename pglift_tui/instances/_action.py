@@ -1,7 +1,9 @@
 """What every state-changing call does around its work: refuse root, lock, journal.
 
 Only the outermost call on an instance journals: `apply` that starts the server
-is one line ("apply"), not two, and nested calls reuse the lock it holds.
+is one line ("apply"), not two, and nested calls reuse the lock it holds. The
+duration journaled is the action's own, from when it got the lock; a wait for
+the lock is recorded apart (`details["waited"]`).
 """
 
 from __future__ import annotations
@@ -64,6 +66,18 @@ def _journal(instance: BaseInstance, record: Record, started: float, error: Base
     journal.append(instance.settings, event)
 
 
+#: A wait for the lock longer than this is worth a word in the journal.
+_WAIT_WORTH_SAYING = 0.05
+
+
+def _waited(record: Record, asked: float) -> float:
+    """The lock is ours: the action's duration counts from now, the wait goes to the details."""
+    now = time.monotonic()
+    if now - asked > _WAIT_WORTH_SAYING:
+        record.details["waited"] = round(now - asked, 3)
+    return now
+
+
 @asynccontextmanager
 async def action(instance: BaseInstance, name: str, *, timeout: float | None = None) -> AsyncIterator[Record]:
     """Refuse root, take the instance's lock, and journal the outermost call."""
@@ -76,6 +90,7 @@ async def action(instance: BaseInstance, name: str, *, timeout: float | None = N
     except InstanceBusy as exc:
         _journal(instance, record, started, exc)  # a refused attempt is worth an audit line too
         raise
+    started = _waited(record, started)
     try:
         yield record
     except BaseException as exc:
@@ -100,6 +115,7 @@ def action_sync(instance: BaseInstance, name: str, *, timeout: float | None = No
     except InstanceBusy as exc:
         _journal(instance, record, started, exc)
         raise
+    started = _waited(record, started)
     try:
         yield record
     except BaseException as exc:

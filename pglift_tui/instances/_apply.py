@@ -8,7 +8,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from .. import binaries, conf, ctl, db, ports
+from .. import binaries, conf, creating, ctl, db, ports, replication
 from ..exceptions import CommandError, ConfigurationError, PortInUse
 from ..fs import remove_empty_parents
 from ..locks import lock_path
@@ -17,8 +17,25 @@ from ..settings import Settings
 from . import _replication
 from ._action import Record, action, refuse_root
 from ._configure import configure, pending_restart
-from ._create import create, own_root
+from ._create import create, own_root, port_lock, recover
 from ._lifecycle import restart, start, stop
+
+
+def removal_plan(instance: system.Instance) -> list[str]:
+    """What `drop` removes, in words: for a confirmation, and to say what was done."""
+    settings = instance.settings
+    plan = [f"data directory {instance.datadir}"]
+    if instance.waldir != instance.datadir / "pg_wal":
+        plan.append(f"WAL directory {instance.waldir}")
+    logs = instance.log_files()
+    if logs:
+        plan.append(f"{len(logs)} log file(s) in {instance.logdir}")
+    record = replication.load(settings, instance.qualname)
+    if record is not None and record.slot_created and record.slot:
+        plan.append(f"replication slot {record.slot!r} on its primary")
+    if record is not None and record.passfile:
+        plan.append(f"its passfile {record.passfile}")
+    return plan
 
 
 async def drop(instance: system.Instance, *, force: bool = False) -> None:
@@ -34,7 +51,7 @@ async def drop(instance: system.Instance, *, force: bool = False) -> None:
         if problem:
             record.details["warning"] = problem
         settings = instance.settings
-        ctl.clear_stale_socket(instance, instance.socket_directory(), instance.port, dead_too=True)
+        ctl.clear_stale_socket(instance, instance.live_socket_directory(), instance.port, dead_too=True)
         for template in (settings.postgresql.datadir, settings.postgresql.waldir):
             root = own_root(instance, template)
             if root.exists():
@@ -43,6 +60,7 @@ async def drop(instance: system.Instance, *, force: bool = False) -> None:
             remove_empty_parents(root.parent, system.template_root(settings, template))
         for path in instance.log_files():
             path.unlink(missing_ok=True)
+        creating.mark_path(settings, instance.qualname).unlink(missing_ok=True)  # if it was incomplete
         lock_path(settings, instance.qualname).unlink(missing_ok=True)
 
 
@@ -107,9 +125,14 @@ async def apply(
     manifest = instance
     version = manifest.version or binaries.default_version(settings)
     base = system.BaseInstance.get(manifest.name, version, settings)
-    creating = not base.exists()
-    with _infra_cleanup(settings, base.qualname) if creating else contextlib.nullcontext():
+    new = not base.exists()
+    with _infra_cleanup(settings, base.qualname) if new else contextlib.nullcontext():
         async with action(base, "apply") as record:
+            mark = creating.load(settings, base.qualname)
+            if mark is not None:
+                # Under the lock: its creator is gone. Undo what it made, then create.
+                await recover(base, mark)
+                record.details["recovered"] = mark.describe()
             if not base.exists():
                 if manifest.state == "absent":
                     record.unchanged()
@@ -128,11 +151,19 @@ async def apply(
 async def _update(
     current: system.Instance, manifest: interface.Instance, record: Record, is_running: bool | None
 ) -> interface.InstanceApplyResult:
-    settings = current.settings
     if manifest.port is not None and manifest.port != current.port:
-        held = ports.holder(manifest.port, settings, exclude=current.datadir)
-        if held is not None:
-            raise PortInUse(f"port {manifest.port} is already used by {held}", hint="choose another port")
+        # Under the port's lock, as creations: the port is checked free and taken at once.
+        async with port_lock(current.settings, manifest.port):
+            held = ports.holder(manifest.port, current.settings, exclude=current.datadir)
+            if held is not None:
+                raise PortInUse(f"port {manifest.port} is already used by {held}", hint="choose another port")
+            return await _change(current, manifest, record, is_running)
+    return await _change(current, manifest, record, is_running)
+
+
+async def _change(
+    current: system.Instance, manifest: interface.Instance, record: Record, is_running: bool | None
+) -> interface.InstanceApplyResult:
     running = current.status().status == "running" if is_running is None else is_running
     previous = (current.datadir / "postgresql.conf").read_text(encoding="utf-8")
     diff = await configure(current, manifest, _is_running=running)

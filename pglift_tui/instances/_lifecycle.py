@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from .. import cmd, ctl, db, superseded
+from .. import cmd, creating, ctl, db, superseded
 from ..exceptions import CommandError, ConfigurationError, InstanceStateError
 from ..models import system
 from ._action import action, refuse_root
@@ -116,6 +116,7 @@ async def start(
         postgres = str(instance.bindir / "postgres")
         os.execv(postgres, [postgres, "-D", str(instance.datadir)])  # noqa: S606
     async with action(instance, "start") as record:
+        creating.refuse(instance.settings, instance.qualname, "start")
         st = instance.status()
         if st.status == "running":
             record.unchanged()
@@ -123,7 +124,7 @@ async def start(
         if st.status == "crashed":
             await ctl.wait_orphans(instance)
             record.details["stale_pidfile"] = ctl.clear_stale_pidfile(instance) or st.reason
-        socket_dir = instance.socket_directory()
+        socket_dir = instance.live_socket_directory()
         ctl.clear_stale_socket(instance, socket_dir, instance.port)
         await ctl.start(instance, wait=wait)
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .. import binaries, cmd, conf, db, names, replication, superseded
+from .. import binaries, cmd, conf, creating, db, names, replication, superseded
 from ..exceptions import InstanceNotFound
 from ..models import interface, system
 from ..settings import Settings
@@ -34,7 +34,11 @@ def exists(name: str, version: str | None, settings: Settings) -> bool:
 
 
 def list_item(
-    version: str, name: str, datadir: str, diverged: dict[int, str] | None = None
+    version: str,
+    name: str,
+    datadir: str,
+    diverged: dict[int, str] | None = None,
+    cut_off: dict[str, creating.Mark] | None = None,
 ) -> interface.InstanceListItem:
     st = status(datadir)
     port = None
@@ -64,6 +68,7 @@ def list_item(
         started_at=started_at,
         diverged_by=diverged_by,
         superseded_by=mark.get("by") if mark else None,
+        incomplete=cut.describe() if cut_off and (cut := cut_off.get(datadir)) else None,
     )
 
 
@@ -73,9 +78,10 @@ async def ls(settings: Settings, *, version: str | None = None) -> AsyncIterator
     if version is not None:
         binaries.check_version(settings, version)
     diverged = replication.diverged(settings)
+    cut_off = creating.cut_off(settings)
     for found_version, name, datadir in system.find_datadirs(settings):
         if version is None or found_version == version:
-            yield list_item(found_version, name, datadir, diverged)
+            yield list_item(found_version, name, datadir, diverged, cut_off)
 
 
 async def _checksums_from_control(instance: system.Instance) -> bool | None:
@@ -94,6 +100,7 @@ async def _checksums_from_control(instance: system.Instance) -> bool | None:
 async def get(instance: system.Instance) -> interface.Instance:
     """The manifest that describes the instance as it is now."""
     refuse_root()
+    creating.refuse(instance.settings, instance.qualname, "describe")
     values = conf.main_file_values(instance.datadir)
     running = instance.status().status == "running"
     standby = standby_model(instance)

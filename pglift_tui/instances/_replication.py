@@ -15,7 +15,7 @@ import logging
 import os
 import time
 
-from .. import cmd, conf, ctl, db, replication
+from .. import cmd, conf, ctl, db, passwords, replication
 from ..exceptions import InstanceStateError
 from ..models import interface, system
 from ..replication import PrimaryCheck, StandbyRecord
@@ -128,17 +128,18 @@ async def create_replrole(instance: system.BaseInstance, manifest: interface.Ins
     """The replication role, made in single-user mode before the server first starts.
 
     No server needs to run (a manifest may ask for a stopped instance, with settings
-    that would not even start), nothing listens meanwhile, and the statement reaches
-    the backend through a pipe: not argv, and not the server log (single-user mode
-    logs to our stderr, with statement logging off besides).
+    that would not even start), and nothing listens meanwhile. Single-user mode ends
+    a statement at a blank line even inside a quoted literal, so no password goes
+    there as text: only its SCRAM verifier, checked to be nothing else
+    (passwords.verifier).
     """
     from psycopg import sql
 
     role = instance.settings.postgresql.replrole
     query = sql.SQL("CREATE ROLE {} LOGIN REPLICATION").format(sql.Identifier(role))
     if manifest.replrole_password is not None:
-        password = manifest.replrole_password.get_secret_value()
-        query = sql.SQL("{} PASSWORD {}").format(query, sql.Literal(password))
+        secret = passwords.verifier(manifest.replrole_password.get_secret_value(), role)
+        query = sql.SQL("{} PASSWORD {}").format(query, sql.Literal(secret))
     await ctl.single_user(
         instance, query.as_string(None), hint=f"could not create the replication role {role!r}"
     )

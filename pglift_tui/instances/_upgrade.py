@@ -16,7 +16,8 @@ import concurrent.futures
 import logging
 import shutil
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -32,10 +33,11 @@ from ..exceptions import (
 )
 from ..fs import Created, ensure_private_dir
 from ..models import interface, system
+from ..settings import Settings
 from . import _replication
 from ._action import action
 from ._configure import base_settings
-from ._create import _make_dirs
+from ._create import _entries_made, _make_dirs, port_lock, refuse_existing
 from ._lifecycle import check_configuration, start, stop
 from ._query import get
 from ._upgrade_parts import (
@@ -107,11 +109,33 @@ def _target(instance: system.Instance, version: str | None, name: str | None) ->
     return new
 
 
-def _free_port(settings: Any, start_at: int, exclude: Path) -> int:
-    port = start_at + 1
-    while ports.holder(port, settings, exclude=exclude) is not None:
+def _refuse_taken(settings: Settings, port: int, exclude: Path) -> None:
+    held = ports.holder(port, settings, exclude=exclude)
+    if held is not None:
+        raise PortInUse(f"port {port} is already used by {held}", hint="choose another port")
+
+
+@asynccontextmanager
+async def _claiming(settings: Settings, port: int | None, exclude: Path) -> AsyncIterator[None]:
+    """Hold `port`'s lock for the upgrade, checked free again under it (as creations do)."""
+    if port is None:
+        yield
+        return
+    async with port_lock(settings, port):
+        _refuse_taken(settings, port, exclude)
+        yield
+
+
+async def _move_away(old: system.Instance, old_conf: str) -> int:
+    """Give the old instance the first free port above its own, under that port's lock."""
+    port = old.port + 1
+    while True:
+        if ports.holder(port, old.settings, exclude=old.datadir) is None:
+            async with port_lock(old.settings, port):
+                if ports.holder(port, old.settings, exclude=old.datadir) is None:
+                    conf.write_atomic(old.datadir / "postgresql.conf", conf.edit(old_conf, {"port": port}))
+                    return port
         port += 1
-    return port
 
 
 class _Steps:
@@ -163,12 +187,14 @@ async def upgrade_async(
             raise ConfigurationError(str(exc), hint="choose another port") from None
     new_port = port or old.port
     if new_port != old.port:
-        held = ports.holder(new_port, settings, exclude=old.datadir)
-        if held is not None:
-            raise PortInUse(f"port {new_port} is already used by {held}", hint="choose another port")
+        _refuse_taken(settings, new_port, old.datadir)
     steps = _Steps(on_step)
     warnings: list[str] = []
-    async with action(old, "upgrade") as record, action(new, "upgrade") as new_record:
+    async with (
+        action(old, "upgrade") as record,
+        action(new, "upgrade") as new_record,
+        _claiming(settings, new_port if new_port != old.port else None, old.datadir),
+    ):
         record.details.update(to=str(new), mode=mode, jobs=jobs)
         new_record.details["from"] = str(old)
         if superseded.read(old.datadir) is not None:
@@ -182,8 +208,10 @@ async def upgrade_async(
             steps.begin("init")
             facts = await cluster_facts(old, was_running)
             created.mkdir(new.logdir, shared=True)
-            _make_dirs(new, created)
+            refuse_existing(new)
+            existing = _make_dirs(new, created)
             await cmd.run(initdb_argv(new, facts), timeout=600)
+            _entries_made(created, existing)
             for auth in ("pg_hba.conf", "pg_ident.conf"):
                 shutil.copyfile(old.datadir / auth, new.datadir / auth)
             known = await known_parameters(new)
@@ -199,7 +227,8 @@ async def upgrade_async(
             steps.end()
 
             workdir = ensure_private_dir(settings.run_prefix / f"upgrade-{new.qualname}")
-            live_port = old.status().pidfile.port if was_running else None  # type: ignore[union-attr]
+            live = old.status().pidfile if was_running else None
+            live_port = live.port if live is not None else None
             # pg_upgrade's servers listen on its private socket directory only, so the
             # port just names a socket there; it must differ from a live old server's.
             work_port = PG_UPGRADE_PORT if live_port != PG_UPGRADE_PORT else PG_UPGRADE_PORT + 1
@@ -220,9 +249,7 @@ async def upgrade_async(
             new_instance = system.Instance(new.name, new.version, settings)
             old_port_after = old.port
             if new_port == old.port:
-                old_port_after = _free_port(settings, old.port, old.datadir)
-                text = conf.edit(old_conf, {"port": old_port_after})
-                conf.write_atomic(old.datadir / "postgresql.conf", text)
+                old_port_after = await _move_away(old, old_conf)
             if was_running:
                 steps.begin("start")
                 await start(new_instance)

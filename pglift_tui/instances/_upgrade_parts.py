@@ -173,7 +173,7 @@ async def analyze_in_stages(instance: system.Instance) -> None:
         str(instance.bindir / "vacuumdb"),
         "--all",
         "--analyze-in-stages",
-        f"--host={instance.socket_directory()}",
+        f"--host={instance.live_socket_directory()}",
         f"--port={instance.port}",
         f"--username={instance.settings.postgresql.surole.name}",
     ]

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from .. import names
+from .. import names, passwords
 
 State = Literal["started", "stopped", "restarted", "absent"]
 Status = Literal["running", "not running", "crashed"]
@@ -32,7 +32,8 @@ Diff = dict[str, tuple[ConfigValue, ConfigValue]]
 class Standby(BaseModel):
     """A streaming replica of `primary_conninfo`; status and lag are filled by `get`."""
 
-    model_config = ConfigDict(extra="forbid")
+    # Errors never quote the input: it may be a password, or a conninfo holding one.
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     primary_conninfo: str
     password: SecretStr | None = Field(default=None, exclude=True)
@@ -58,15 +59,22 @@ class Standby(BaseModel):
     @field_validator("primary_conninfo")
     @classmethod
     def _no_password(cls, value: str) -> str:
-        if names.holds_password(value):
-            raise ValueError("primary_conninfo must not hold a password; use standby.password")
+        names.check_conninfo(value)
+        return value
+
+    @field_validator("password")
+    @classmethod
+    def _passfile_line(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            passwords.check_passfile_line(value.get_secret_value())
         return value
 
 
 class Instance(BaseModel):
     """The manifest of an instance: the state it should be in."""
 
-    model_config = ConfigDict(extra="forbid")
+    # Errors never quote the input: it may be a password, or a conninfo holding one.
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     name: str
     version: str | None = None
@@ -107,6 +115,13 @@ class Instance(BaseModel):
     def _settings(cls, value: dict[str, Any]) -> dict[str, Any]:
         return names.check_settings(value)
 
+    @field_validator("surole_password", "replrole_password")
+    @classmethod
+    def _password(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            passwords.check(value.get_secret_value())
+        return value
+
     @field_validator("locale", "encoding")
     @classmethod
     def _plain(cls, value: str | None) -> str | None:
@@ -138,6 +153,8 @@ class InstanceListItem(BaseModel):
     diverged_by: str | None = None
     #: The instance an upgrade made from this one, which stays stopped (`start` refuses it).
     superseded_by: str | None = None
+    #: Why the instance is not whole: its creation was cut off (apply it again, or drop it).
+    incomplete: str | None = None
     #: Who made it and operates it (see `pglift_tui.managers`).
     manager: ManagerName = "pglift"
     #: The OS user owning the data directory, when it is not the user running us.

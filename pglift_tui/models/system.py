@@ -191,20 +191,33 @@ class PostgreSQLInstance(BaseInstance):
     def standby_signal(self) -> Path:
         return self.datadir / "standby.signal"
 
-    def socket_directory(self, st: PostmasterStatus | None = None) -> Path:
-        """Where the server puts its socket: its pid file says, else its configuration.
+    @property
+    def socket_directory(self) -> str | None:
+        """The configured socket directory, as pglift's model has it (a property).
+
+        The first entry of `unix_socket_directories` that is a path (entries starting
+        with '@' are Linux abstract sockets); None when the setting is not there.
+        """
+        entry = conf.read(self.datadir).get("unix_socket_directories")
+        if entry is None:
+            return None
+        for part in entry.value.split(","):
+            directory = part.strip()
+            if directory and not directory.startswith("@"):
+                return directory
+        return None
+
+    def live_socket_directory(self, st: PostmasterStatus | None = None) -> Path:
+        """Where to find the server's socket now: its pid file says, else its configuration.
 
         `st` is the status the caller already read, to spare reading the pid file again.
+        Without either, the settings' socket directory, where we make our instances'.
         """
         st = st or self.status()
         if st.pidfile is not None and st.pidfile.socket_dir and st.status == "running":
             return Path(st.pidfile.socket_dir)
-        entry = conf.read(self.datadir).get("unix_socket_directories")
-        if entry is not None:
-            first = entry.value.split(",")[0].strip()
-            if first:
-                return Path(first)
-        return self.settings.socket_directory
+        configured = self.socket_directory
+        return Path(configured) if configured else self.settings.socket_directory
 
 
 @dataclass(frozen=True)

@@ -109,7 +109,7 @@ def ours(root: Path, scale: int, mode: str, rounds: int) -> tuple[list[float], l
         manifest = interface.Instance(name=f"u{i}", port=PORT + i)
         asyncio.run(instances.apply(settings, manifest))
         old = system.Instance.system_lookup(f"u{i}", "15", settings)
-        fill(old.socket_directory(), old.port, scale)
+        fill(old.live_socket_directory(), old.port, scale)
         asyncio.run(instances.stop(old))
         copy = root / "raw-old"
         shutil.copytree(old.datadir, copy, symlinks=True)

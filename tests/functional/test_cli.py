@@ -135,13 +135,13 @@ def test_standby_promote_and_drop_from_the_command_line(settings: Any, short_tmp
     refused = cli(settings, "promote", "prim")
     assert refused.returncode == 1
     assert "is a primary, not a standby" in refused.stderr
-    refused = cli(settings, "drop", "prim")
+    refused = cli(settings, "drop", "prim", "--yes")
     assert refused.returncode == 1
     assert "live standby(s): stby" in refused.stderr
 
     assert cli(settings, "promote", "stby").returncode == 0
     got = yaml.safe_load(cli(settings, "get", "stby").stdout)
     assert got["standby"]["status"] == "promoted"
-    assert cli(settings, "drop", "stby").returncode == 0
-    assert cli(settings, "drop", "prim").returncode == 0
+    assert cli(settings, "drop", "stby", "--yes").returncode == 0
+    assert cli(settings, "drop", "prim", "--yes").returncode == 0
     assert json.loads(cli(settings, "ls", "--json").stdout) == []

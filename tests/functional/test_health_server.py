@@ -107,7 +107,7 @@ async def test_fatal_lines_written_since_the_last_look(make_instance: MakeInstan
     for _ in range(3):
         with pytest.raises(psycopg.OperationalError, match='database "nope" does not exist'):
             await psycopg.AsyncConnection.connect(
-                host=str(instance.socket_directory()), port=instance.port, user="postgres", dbname="nope"
+                host=str(instance.live_socket_directory()), port=instance.port, user="postgres", dbname="nope"
             )
 
     async def written() -> bool:

@@ -53,7 +53,7 @@ async def test_a_standby_behind_its_primary(make_instance: MakeInstance, setting
     standby = await make_instance(
         "stby",
         standby={
-            "primary_conninfo": f"host={primary.socket_directory()} port={primary.port} user=replication",
+            "primary_conninfo": f"host={primary.live_socket_directory()} port={primary.port} user=replication",
             "slot": "stby",
         },
     )

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from pglift_tui import instances, journal
-from pglift_tui.exceptions import InstanceNotFound, InvalidVersion
+from pglift_tui.exceptions import InstanceNotFound, InvalidName, InvalidVersion
 from pglift_tui.models import system
 
 from .pg import tree
@@ -83,7 +83,7 @@ async def test_names_cannot_escape_the_prefix_through_symlinks(settings: Any, sh
     base = Path(settings.prefix) / "srv/pgsql/15"
     base.mkdir(parents=True)
     (base / "evil").symlink_to(outside)
-    with pytest.raises(Exception, match="outside"):
+    with pytest.raises(InvalidName, match="outside"):
         _ = system.BaseInstance("evil", "15", settings).datadir
 
 
@@ -108,3 +108,19 @@ async def test_dropping_a_crashed_instance_frees_its_port(make_instance: Any, se
     assert not list(settings.socket_directory.glob(f".s.PGSQL.{port}*"))
     await instances.apply(settings, interface.Instance(name="again", port=port))
     assert system.Instance.system_lookup("again", "15", settings).status().status == "running"
+
+
+async def test_socket_directory_is_a_property_as_in_pglift(make_instance: Any, settings: Any) -> None:
+    """pglift's system model has `socket_directory: str | None`, read from the configuration."""
+    from .pg import show
+
+    instance = await make_instance()
+    assert instance.socket_directory == await show(instance, "unix_socket_directories")
+    assert isinstance(instance.socket_directory, str)
+    assert instance.live_socket_directory() == Path(instance.socket_directory)
+    conf = instance.datadir / "postgresql.conf"
+    text = conf.read_text()
+    conf.write_text(text + "unix_socket_directories = '@abstract, /tmp/elsewhere'\n")
+    assert instance.socket_directory == "/tmp/elsewhere"
+    conf.write_text(text.replace("unix_socket_directories", "#unix_socket_directories"))
+    assert instance.socket_directory is None

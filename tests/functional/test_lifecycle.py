@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import logging
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -138,10 +140,33 @@ async def test_an_action_held_by_another_process_is_busy(make_instance: Any, hol
     assert instance.status().status == "running"
 
 
-async def test_concurrent_actions_in_one_process_run_one_at_a_time(make_instance: Any) -> None:
+async def test_concurrent_actions_in_one_process_run_one_at_a_time(
+    make_instance: Any, settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    from pglift_tui import journal, locks
+
     instance = await make_instance()
+    pids = [instance.status().pid]
+    # Held here, the lock makes a restart wait: nothing happens to the server meanwhile.
+    caplog.set_level(logging.INFO, logger="pglift_tui.locks")
+    async with locks.instance_lock(settings, instance.qualname, "test"):
+        # A task of its own context: tasks made here would inherit this one's held lock.
+        waiting = asyncio.create_task(instances.restart(instance), context=contextvars.Context())
+        waited = "waiting for 15/main: test by pid"
+        await wait_for(lambda: _logged(caplog, waited), what="the restart to wait")
+        assert instance.status().pid == pids[0] and not waiting.done()
+    await waiting
+    pids.append(instance.status().pid)
+    # Two at once: one after the other, never overlapping, each a real restart.
     await asyncio.gather(instances.restart(instance), instances.restart(instance))
-    assert instance.status().status == "running"
+    pids.append(instance.status().pid)
+    assert len(set(pids)) == 3 and instance.status().status == "running"
+    second, first = [e for e in journal.read(settings, limit=2) if e.action == "restart"]
+    assert second.time - second.duration >= first.time - 0.001, "the two restarts overlapped"
+
+
+async def _logged(caplog: pytest.LogCaptureFixture, text: str) -> bool:
+    return any(text in record.getMessage() for record in caplog.records)
 
 
 async def test_failed_start_raises_with_log_lines(make_instance: Any) -> None:

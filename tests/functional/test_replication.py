@@ -28,7 +28,7 @@ def tcp(primary: system.Instance) -> str:
 
 
 def socket(primary: system.Instance) -> str:
-    return f"host={primary.socket_directory()} port={primary.port} user=replication"
+    return f"host={primary.live_socket_directory()} port={primary.port} user=replication"
 
 
 @contextmanager

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pglift_tui import instances, journal
-from pglift_tui.exceptions import InstanceAlreadyExists, InstanceStateError, InvalidVersion
+from pglift_tui.exceptions import CommandError, InstanceAlreadyExists, InstanceStateError, InvalidVersion
 from pglift_tui.instances import Step
 from pglift_tui.models import system
 from pglift_tui.settings import Settings
@@ -71,7 +71,7 @@ async def test_upgrade_keeps_rows_settings_and_port(settings: Settings, make_ins
 
 async def test_refusals_change_nothing(settings: Settings, make_instance: MakeInstance) -> None:
     old = await make_instance("app")
-    primary_conninfo = f"host={old.socket_directory()} port={old.port} user=replication"
+    primary_conninfo = f"host={old.live_socket_directory()} port={old.port} user=replication"
     standby = await make_instance("stby", standby={"primary_conninfo": primary_conninfo})
     await make_instance("taken", version="18")
     before = layout(settings)
@@ -99,7 +99,7 @@ async def test_failed_check_leaves_the_old_instance_as_it_was(
     conf_before = (old.datadir / "postgresql.conf").read_text()
     pid = old.status().pid
     files_before = layout(settings)
-    with pytest.raises(Exception, match="pg_upgrade") as info:
+    with pytest.raises(CommandError, match="pg_upgrade") as info:
         await instances.upgrade_async(old)
     assert "logs are kept in" in str(info.value)
     kept = Path(str(info.value).rsplit("logs are kept in ", 1)[1].split(";")[0].strip())
@@ -124,7 +124,7 @@ async def test_failed_first_start_rolls_back(settings: Settings, make_instance: 
             blocker.listen()
 
     try:
-        with pytest.raises(Exception, match=r"could not start|Address already in use"):
+        with pytest.raises(CommandError, match=r"could not start|Address already in use"):
             await instances.upgrade_async(old, port=target, on_step=take_the_port)
     finally:
         blocker.close()

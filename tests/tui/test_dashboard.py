@@ -460,7 +460,7 @@ async def test_promote_from_the_dashboard(make_instance: Any, settings: Any) -> 
     from ..functional.pg import query
 
     primary = await make_instance("prim")
-    conninfo = f"host={primary.socket_directory()} port={primary.port} user=replication"
+    conninfo = f"host={primary.live_socket_directory()} port={primary.port} user=replication"
     standby = await make_instance("stby", standby={"primary_conninfo": conninfo})
     async with make_app(settings).run_test(size=(120, 36)) as pilot:
         await loaded(pilot)

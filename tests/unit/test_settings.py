@@ -6,9 +6,10 @@ import os
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from pglift_tui import binaries
-from pglift_tui.exceptions import ConfigurationError, InvalidVersion
+from pglift_tui.exceptions import ConfigurationError
 from pglift_tui.settings import Settings
 
 
@@ -133,11 +134,11 @@ def test_binaries_are_discovered_with_the_version_read_from_them() -> None:
 def test_default_version_is_the_newest_or_the_configured_one(tmp_path: Path) -> None:
     settings = Settings(postgresql={"versions": [{"version": "15", "bindir": "/usr/lib/postgresql/15/bin"}]})
     assert binaries.default_version(settings) == "15"
-    pinned = Settings(
-        postgresql={
-            "versions": [{"version": "15", "bindir": "/usr/lib/postgresql/15/bin"}],
-            "default_version": "16",
-        }
-    )
-    with pytest.raises(InvalidVersion, match=r"PostgreSQL 16 is not installed .*available: 15"):
-        binaries.default_version(pinned)
+    # A default that is not installed is refused when the settings are made, not at first use.
+    with pytest.raises(ValidationError, match=r"default_version\n.*PostgreSQL 16 is not installed .*: 15"):
+        Settings(
+            postgresql={
+                "versions": [{"version": "15", "bindir": "/usr/lib/postgresql/15/bin"}],
+                "default_version": "16",
+            }
+        )
