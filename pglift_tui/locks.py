@@ -88,10 +88,17 @@ class _Lock:
     """The file lock itself; `instance_lock` and `instance_lock_sync` wait for it."""
 
     def __init__(
-        self, settings: Settings, qualname: str, action: str, timeout: float | None, remove: bool = False
+        self,
+        settings: Settings,
+        qualname: str,
+        action: str,
+        timeout: float | None,
+        remove: bool = False,
+        label: str | None = None,
     ) -> None:
         self.remove = remove
         self.qualname = qualname
+        self.label = label or qualname.replace("-", "/", 1)
         self.action = action
         self.path = lock_path(settings, qualname)
         self.deadline = time.monotonic() + (settings.lock_timeout if timeout is None else timeout)
@@ -120,7 +127,7 @@ class _Lock:
         except BlockingIOError:
             if time.monotonic() >= self.deadline:
                 raise InstanceBusy(
-                    f"{self.qualname.replace('-', '/', 1)}: {describe(_read(self.fd))}",
+                    f"{self.label}: {describe(_read(self.fd))}",
                     hint="wait for it to finish, then retry",
                 ) from None
             return False
@@ -147,17 +154,24 @@ class _Lock:
 
 @asynccontextmanager
 async def instance_lock(
-    settings: Settings, qualname: str, action: str, timeout: float | None = None, *, remove: bool = False
+    settings: Settings,
+    qualname: str,
+    action: str,
+    timeout: float | None = None,
+    *,
+    remove: bool = False,
+    label: str | None = None,
 ) -> AsyncIterator[bool]:
     """Hold the instance's lock for `action`, waiting at most `timeout` seconds.
 
     Yields True when this call took the lock, False when an enclosing call holds it.
-    `remove` deletes the lock file on release (locks that are rarely taken twice).
+    `remove` deletes the lock file on release (locks that are rarely taken twice);
+    `label` names the server in a "busy" message (default: from the qualname).
     """
     if qualname in _held.get():
         yield False
         return
-    lock = _Lock(settings, qualname, action, timeout, remove)
+    lock = _Lock(settings, qualname, action, timeout, remove, label)
     try:
         while not lock.try_acquire():  # noqa: ASYNC110 (flock cannot be awaited)
             await asyncio.sleep(_RETRY)
@@ -172,13 +186,13 @@ async def instance_lock(
 
 @contextmanager
 def instance_lock_sync(
-    settings: Settings, qualname: str, action: str, timeout: float | None = None
+    settings: Settings, qualname: str, action: str, timeout: float | None = None, *, label: str | None = None
 ) -> Iterator[bool]:
     """`instance_lock` for the spec's plain functions (init, upgrade)."""
     if qualname in _held.get():
         yield False
         return
-    lock = _Lock(settings, qualname, action, timeout)
+    lock = _Lock(settings, qualname, action, timeout, label=label)
     try:
         while not lock.try_acquire():
             time.sleep(_RETRY)
