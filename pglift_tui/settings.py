@@ -147,6 +147,26 @@ class PostgreSQLSettings(_Section):
         return None if value is None else str(value)
 
 
+def default_debian_root() -> Path:
+    """postgresql-common's configuration root, found as its own tools find it.
+
+    PgCommon.pm takes `PG_CLUSTER_CONF_ROOT` when it is true in Perl's sense (set,
+    not empty and not "0"), else /etc/postgresql.
+    """
+    value = os.environ.get("PG_CLUSTER_CONF_ROOT")
+    return Path(value) if value and value != "0" else Path("/etc/postgresql")
+
+
+class DiscoverySettings(_Section):
+    """Which servers besides ours the host-wide listing looks for."""
+
+    #: postgresql-common's clusters (pg_createcluster), read from their files.
+    debian: bool = True
+    #: Running postmasters no known layout owns, from the process table (read-only).
+    unmanaged: bool = True
+    debian_conf_root: Path = Field(default_factory=default_debian_root)
+
+
 class Settings(BaseSettings):
     """Where instances live and how they are made; every default works with no file."""
 
@@ -158,6 +178,7 @@ class Settings(BaseSettings):
     #: How long an action waits for another one on the same instance to end.
     lock_timeout: float = Field(default=10.0, ge=0)
     postgresql: PostgreSQLSettings = PostgreSQLSettings()
+    discovery: DiscoverySettings = Field(default_factory=DiscoverySettings)
 
     #: Keys of the site file this model does not handle (pglift's satellites, ...).
     ignored_keys: tuple[str, ...] = Field(default=(), exclude=True)

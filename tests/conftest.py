@@ -40,7 +40,17 @@ def make_settings(short_tmp: Path, *, pg18: bool = False) -> Any:
         state_dir=short_tmp / "s",
         lock_timeout=2,
         postgresql={"versions": versions, "default_version": "15"},
+        discovery=quiet_discovery(short_tmp),
     )
+
+
+def quiet_discovery(short_tmp: Path) -> dict[str, Any]:
+    """Discovery that sees none of this machine's servers: no Debian cluster (an empty
+    configuration root of the test's own) and no process-table scan. Tests of those
+    managers turn them on."""
+    root = short_tmp / "pgc"
+    root.mkdir(exist_ok=True)
+    return {"debian_conf_root": str(root), "unmanaged": False}
 
 
 if os.geteuid() == 0:

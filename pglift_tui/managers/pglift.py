@@ -173,6 +173,10 @@ class PgliftManager:
     def conninfo(self, item: InstanceListItem, **extra: Any) -> str:
         return db.conninfo(system.PostgreSQLInstance(item.name, item.version, self.settings), **extra)
 
+    async def describe(self, item: InstanceListItem) -> dict[str, Any]:
+        manifest = await instances.get(self.instance(item))
+        return manifest.model_dump(mode="json")
+
     def files(self, item: InstanceListItem) -> ServerFiles:
         instance = system.PostgreSQLInstance(item.name, item.version, self.settings)
         waldir = instance.waldir if instance.waldir != instance.datadir / "pg_wal" else None
