@@ -18,11 +18,13 @@ from typing import Any
 
 from . import __version__
 from .exceptions import (
+    AmbiguousName,
     CommandError,
     ConfigurationError,
     Error,
     InstanceBusy,
     InstanceNotFound,
+    InstanceStateError,
     InvalidName,
     InvalidVersion,
 )
@@ -57,6 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     get = sub.add_parser("get", help="show an instance as a manifest")
     get.add_argument("name")
     get.add_argument("--version", dest="pg_version", metavar="V")
+    _manager_option(get)
     get.add_argument("--json", action="store_true", help="JSON output (default: YAML)")
 
     apply = sub.add_parser("apply", help="create, change or drop an instance from a manifest")
@@ -74,6 +77,7 @@ def _parser() -> argparse.ArgumentParser:
         cmd = sub.add_parser(name, help=text)
         cmd.add_argument("name")
         cmd.add_argument("--version", dest="pg_version", metavar="V")
+        _manager_option(cmd)
         if name in ("stop", "restart"):
             cmd.add_argument("--mode", choices=("smart", "fast", "immediate"), default="fast")
         if name == "drop":
@@ -84,6 +88,7 @@ def _parser() -> argparse.ArgumentParser:
     up = sub.add_parser("upgrade", help="upgrade an instance to a newer major version with pg_upgrade")
     up.add_argument("name")
     up.add_argument("--version", dest="pg_version", metavar="V", help="the instance's current version")
+    _manager_option(up)
     up.add_argument("--to", dest="to_version", metavar="V", help="target version (default: the newest)")
     up.add_argument("--name", dest="new_name", help="name of the new instance (default: the same)")
     up.add_argument("--port", type=int, help="port of the new instance (default: the old one's)")
@@ -99,6 +104,22 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--force", action="store_true", help="even though standbys stream from it")
     up.add_argument("--analyze", action="store_true", help="then run vacuumdb --analyze-in-stages")
     return parser
+
+
+def _manager_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--manager",
+        choices=("pglift", "debian", "unmanaged"),
+        help="whose server NAME is, when several are called so (pglift: ours; debian: pg_createcluster's)",
+    )
+
+
+def _resolve(args: argparse.Namespace, settings: Settings) -> Any:
+    """The one server called NAME across managers (`Host.resolve`), and the Host."""
+    from .host import Host
+
+    host = Host(settings)
+    return host, host.resolve(args.name, version=args.pg_version, manager=getattr(args, "manager", None))
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -122,13 +143,16 @@ def _print_table(rows: Sequence[Sequence[str]]) -> None:
 
 
 async def _ls(args: argparse.Namespace, settings: Settings) -> int:
-    from . import instances
+    from . import binaries
+    from .host import Host
 
-    items = [item async for item in instances.ls(settings, version=args.pg_version)]
+    if args.pg_version is not None:
+        binaries.check_version(settings, args.pg_version)
+    items = Host(settings).ls(version=args.pg_version)
     if args.json:
         print(json.dumps([item.model_dump(mode="json") for item in items], indent=2))
         return 0
-    rows = [("NAME", "VERSION", "PORT", "STATUS", "ROLE", "PID", "DATADIR")]
+    rows = [("NAME", "VERSION", "PORT", "STATUS", "ROLE", "PID", "MANAGER", "DATADIR")]
     for item in items:
         status = item.status if item.phase in (None, "ready", "standby") else item.phase
         rows.append(
@@ -139,6 +163,7 @@ async def _ls(args: argparse.Namespace, settings: Settings) -> int:
                 status,
                 item.role,
                 str(item.pid or ""),
+                item.manager,
                 str(item.datadir),
             )
         )
@@ -147,10 +172,8 @@ async def _ls(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _get(args: argparse.Namespace, settings: Settings) -> int:
-    from . import instances
-
-    manifest = await instances.get(_instance(args, settings))
-    data = manifest.model_dump(mode="json")
+    host, item = _resolve(args, settings)
+    data = await host.describe(item)
     if args.json:
         print(json.dumps(data, indent=2))
     else:
@@ -199,21 +222,13 @@ async def _apply(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _lifecycle(args: argparse.Namespace, settings: Settings) -> int:
-    from . import instances
-
-    instance = _instance(args, settings)
-    if args.command == "start":
-        await instances.start(instance)
-    elif args.command == "stop":
-        await instances.stop(instance, mode=args.mode)
-    elif args.command == "restart":
-        await instances.restart(instance, mode=args.mode)
-    elif args.command == "promote":
-        await instances.promote(instance)
-    elif args.command == "drop":
-        await instances.drop(instance, force=args.force)
-    else:
-        await instances.reload(instance)
+    """start, stop, restart, reload, promote, drop: through `Host.run`, whoever manages NAME."""
+    host, item = _resolve(args, settings)
+    options = {key: getattr(args, key) for key in ("mode", "force") if hasattr(args, key)}
+    outcome = await host.run(args.command, item.key, **options)
+    print(outcome.word)
+    for line in outcome.lines:
+        print(f"  {line}")
     return 0
 
 
@@ -261,6 +276,10 @@ async def _upgrade(args: argparse.Namespace, settings: Settings) -> int:
         else:
             print(f"{step.name} {step.state} in {step.elapsed:.1f} s", file=sys.stderr)
 
+    host, item = _resolve(args, settings)
+    refusal = host.can("upgrade", item)
+    if item.manager != "pglift" and refusal is not None:
+        raise InstanceStateError(f"{item.key}: cannot upgrade: {refusal.reason}")
     upgraded = await instances.upgrade_async(
         _instance(args, settings),
         version=args.to_version,
@@ -307,7 +326,7 @@ def _report(exc: BaseException) -> int:
             return EXIT_BUSY
         if isinstance(exc, InstanceNotFound):
             return EXIT_NOT_FOUND
-        if isinstance(exc, InvalidVersion | InvalidName | ConfigurationError):
+        if isinstance(exc, InvalidVersion | InvalidName | ConfigurationError | AmbiguousName):
             return EXIT_USAGE
         return EXIT_FAILED
     if type(exc).__module__.startswith("psycopg"):

@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from ..conftest import PG15, free_port
+from ..conftest import PG15, free_port, quiet_discovery
 
 
 def cli(settings: Any, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -25,6 +25,7 @@ def cli(settings: Any, *args: str, stdin: str | None = None) -> subprocess.Compl
                     "state_dir": str(settings.state_dir),
                     "lock_timeout": 1,
                     "postgresql": {"versions": [{"version": "15", "bindir": str(PG15)}]},
+                    "discovery": quiet_discovery(Path(settings.prefix).parent),
                 }
             )
         )
@@ -134,7 +135,7 @@ def test_standby_promote_and_drop_from_the_command_line(settings: Any, short_tmp
 
     refused = cli(settings, "promote", "prim")
     assert refused.returncode == 1
-    assert "is a primary, not a standby" in refused.stderr
+    assert "a primary: there is nothing to promote" in refused.stderr
     refused = cli(settings, "drop", "prim")
     assert refused.returncode == 1
     assert "live standby(s): stby" in refused.stderr
