@@ -9,7 +9,6 @@ whether it may (`can`), then does it.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 from .exceptions import AmbiguousName, InstanceNotFound, InstanceStateError
 from .managers import Manager, Outcome, Refusal, ServerFiles
 from .managers.pglift import PgliftManager
+from .managers.unmanaged import UnmanagedManager
 from .models import interface
 from .models.interface import InstanceListItem, ManagerName
 from .settings import Settings
@@ -62,8 +62,6 @@ def _managers(settings: Settings, pglift: PgliftManager) -> list[Manager]:
 
         found.append(DebianManager(settings))
     if settings.discovery.unmanaged:
-        from .managers.unmanaged import UnmanagedManager
-
         found.append(UnmanagedManager(settings))
     return found
 
@@ -85,12 +83,12 @@ class Host:
         lists its data directory: it is that manager's server, not an unknown one.
         """
         items: list[InstanceListItem] = []
-        found: list[InstanceListItem] = []
         for manager in self.managers.values():
-            (found if manager.name == "unmanaged" else items).extend(manager.discover())
-        if found:
-            known = {os.path.realpath(item.datadir) for item in items}
-            items.extend(item for item in found if os.path.realpath(item.datadir) not in known)
+            if not isinstance(manager, UnmanagedManager):
+                items.extend(manager.discover())
+        unmanaged = self.managers.get("unmanaged")
+        if isinstance(unmanaged, UnmanagedManager):
+            items.extend(unmanaged.discover(besides=items))
         if version is not None:
             items = [item for item in items if item.version == version]
         return items

