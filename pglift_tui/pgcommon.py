@@ -342,7 +342,7 @@ class Clusters:
     def all(self) -> list[Cluster]:
         found = cluster_dirs(self.root)
         for gone in set(self._cache) - set(found):
-            del self._cache[gone]
+            self._cache.pop(gone, None)  # the dashboard lists from a thread of its own too
         return [c for c in (self.get(v, n) for v, n in found) if c is not None]
 
 

@@ -256,7 +256,8 @@ async def _check_candidate(ctx: Ctx, candidate: Path) -> None:
         if Path(f"{tmp}/conf.d/{CONF_D_FILE}") not in seen:
             # conf.d is included by an absolute path: read the candidate after everything.
             main = f"{tmp}/check.conf"
-            Path(main).write_text(f"include '{tmp}/postgresql.conf'\ninclude '{candidate}'\n")
+            text = f"include {conf.render(f'{tmp}/postgresql.conf')}\ninclude {conf.render(str(candidate))}\n"
+            Path(main).write_text(text)
         await _check(ctx, main)
 
 

@@ -64,6 +64,13 @@ def test_clusters_are_listed_as_pg_lsclusters_sees_them(dsettings: Any, make_clu
     assert item.pid == psutil.Process(checkpointer).ppid()
     assert item.phase == "ready" and item.started_at is not None
     assert rows(host) == rows(Host(dsettings))  # a second listing, from the cache, says the same
+    files = host.files(item)
+    assert (files.datadir, files.config_file) == (up.datadir, up.configdir / "postgresql.conf")
+    assert files.edit_via == "conf.d/pglift-tui.conf"
+    assert files.log_files() == [up.logfile]
+    assert "database system is ready to accept connections" in up.logfile.read_text()
+    info = dict(part.split("=", 1) for part in host.conninfo(item).split())
+    assert (info["host"], info["port"], info["dbname"]) == (str(up.sockdir), str(up.port), "postgres")
 
 
 async def test_stop_start_restart_reload_through_pg_ctlcluster(

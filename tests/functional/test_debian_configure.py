@@ -89,3 +89,24 @@ async def test_a_stopped_cluster_takes_its_settings_at_the_next_start(
     assert done.word == "changed (applies at the next start)"
     await host.run("start", made.key)
     assert made.psql("SHOW work_mem") == "5MB"
+
+
+async def test_conf_d_included_by_an_absolute_path_is_checked_too(
+    dsettings: Any, make_cluster: MakeCluster
+) -> None:
+    made = make_cluster(start=True)
+    main = made.configdir / "postgresql.conf"
+    main.write_text(
+        main.read_text().replace("include_dir = 'conf.d'", f"include_dir = '{made.configdir}/conf.d'")
+    )
+    host = Host(dsettings)
+    with pytest.raises(ConfigurationError, match='invalid value for parameter "work_mem"'):
+        await host.run("configure", made.key, settings={"work_mem": "lots"})
+    assert not (made.configdir / "conf.d" / "pglift-tui.conf").exists()
+    assert (
+        await host.run("configure", made.key, settings={"work_mem": "3MB"})
+    ).word == "changed and reloaded"
+    assert made.psql("SHOW work_mem") == "3MB"
+    main.write_text(main.read_text().replace(f"include_dir = '{made.configdir}/conf.d'", ""))
+    with pytest.raises(ConfigurationError, match=r"does not include conf\.d"):
+        await host.run("configure", made.key, settings={"work_mem": "2MB"})
