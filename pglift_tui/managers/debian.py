@@ -144,6 +144,10 @@ def refusal(action: str, item: InstanceListItem, cluster: Cluster | None) -> Ref
     if item.supervisor and item.supervisor.startswith("systemd ") and action in ("start", "stop", "restart"):
         unit = item.supervisor.split(" ", 1)[1]
         return Refusal(f"run by systemd: use `sudo systemctl {action} {unit}`")
+    if action == "start" and running:
+        return Refusal("already running", noop=True)
+    if action == "stop" and not running:
+        return Refusal("already stopped", noop=True)
     if cluster.problem is not None:
         return Refusal(f"pg_ctlcluster cannot read it: {cluster.problem}")
     if cluster.start == "disabled" and action != "stop":
@@ -155,10 +159,6 @@ def refusal(action: str, item: InstanceListItem, cluster: Cluster | None) -> Ref
         return Refusal(
             f"PostgreSQL {item.version}'s server is not installed (no {bindir(item.version)}/postgres)"
         )
-    if action == "start":
-        return Refusal("already running", noop=True) if running else None
-    if action == "stop":
-        return None if running else Refusal("already stopped", noop=True)
     if action == "reload":
         return None if running else Refusal("not running")
     return None
@@ -237,6 +237,58 @@ class DebianManager:
         )
 
     async def describe(self, item: InstanceListItem) -> dict[str, Any]:
-        from . import debian_ops
+        return await describe(self, item, self.cluster(item))
 
-        return await debian_ops.describe(self, item, self.cluster(item))
+
+DESCRIBE = (
+    "SELECT current_setting('data_checksums')::bool AS data_checksums, datcollate AS locale,"
+    " pg_encoding_to_char(encoding) AS encoding,"
+    " (SELECT coalesce(bool_or(pending_restart), false) FROM pg_settings) AS pending_restart"
+    " FROM pg_database WHERE datname = 'template1'"
+)
+
+
+async def describe(manager: DebianManager, item: InstanceListItem, cluster: Cluster) -> dict[str, Any]:
+    """What we know of the cluster, in the manifest's shape where it fits, and its own facts."""
+    import psycopg
+
+    from .. import conf, db, locks, names
+
+    running = item.status == "running"
+    data: dict[str, Any] = {
+        "name": cluster.name,
+        "version": cluster.version,
+        "port": item.port,
+        "settings": {
+            key: conf.typed(entry.value)
+            for key, entry in sorted(cluster.config.items())
+            if key not in names.RESERVED_PARAMS
+        },
+        "state": "started" if running else "stopped",
+        "manager": "debian",
+    }
+    facts: dict[str, Any] = {
+        "configdir": cluster.configdir,
+        "datadir": cluster.datadir,
+        "start_conf": cluster.start,
+        "owner": user_name(cluster.owner_uid) if cluster.owner_uid is not None else None,
+        "supervisor": item.supervisor,
+        "socket_directory": cluster.socketdir,
+        "log_file": cluster.logfile,
+        "settings_file": f"{cluster.conf_d}/{CONF_D_FILE}",
+        "role": item.role,
+    }
+    if cluster.problem:
+        facts["problem"] = cluster.problem
+    if running:
+        try:
+            async with db.connect_to(manager.conninfo(item)) as cnx:
+                cur = await cnx.execute(DESCRIBE)
+                row = await cur.fetchone()
+            if row is not None:
+                data.update(row)
+        except psycopg.Error as exc:
+            why = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            facts["unreachable"] = f"cannot connect as {locks.os_user()}: {why}"
+    data["debian"] = facts
+    return data

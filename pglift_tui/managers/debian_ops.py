@@ -35,7 +35,7 @@ from ..models.interface import Diff, InstanceListItem
 from ..pgcommon import Cluster
 from ..settings import Settings
 from . import Outcome, lock_qualname
-from .debian import CONF_D_FILE, bindir, cluster_status, user_name
+from .debian import CONF_D_FILE, bindir, cluster_status
 
 if TYPE_CHECKING:
     from .debian import DebianManager
@@ -356,52 +356,3 @@ async def run(
         return await _signal(manager, item, target, options)
     async with action(target, verb) as record:
         return await OPS[verb](Ctx(manager, item, cluster, target, record), options)
-
-
-DESCRIBE = (
-    "SELECT current_setting('data_checksums')::bool AS data_checksums, datcollate AS locale,"
-    " pg_encoding_to_char(encoding) AS encoding,"
-    " (SELECT coalesce(bool_or(pending_restart), false) FROM pg_settings) AS pending_restart"
-    " FROM pg_database WHERE datname = 'template1'"
-)
-
-
-async def describe(manager: DebianManager, item: InstanceListItem, cluster: Cluster) -> dict[str, Any]:
-    """What we know of the cluster, in the manifest's shape where it fits, and its own facts."""
-    running = item.status == "running"
-    data: dict[str, Any] = {
-        "name": cluster.name,
-        "version": cluster.version,
-        "port": item.port,
-        "settings": {
-            key: conf.typed(entry.value)
-            for key, entry in sorted(cluster.config.items())
-            if key not in names.RESERVED_PARAMS
-        },
-        "state": "started" if running else "stopped",
-        "manager": "debian",
-    }
-    facts: dict[str, Any] = {
-        "configdir": cluster.configdir,
-        "datadir": cluster.datadir,
-        "start_conf": cluster.start,
-        "owner": user_name(cluster.owner_uid) if cluster.owner_uid is not None else None,
-        "supervisor": item.supervisor,
-        "socket_directory": cluster.socketdir,
-        "log_file": cluster.logfile,
-        "settings_file": f"{cluster.conf_d}/{CONF_D_FILE}",
-        "role": item.role,
-    }
-    if cluster.problem:
-        facts["problem"] = cluster.problem
-    if running:
-        try:
-            async with db.connect_to(manager.conninfo(item)) as cnx:
-                cur = await cnx.execute(DESCRIBE)
-                row = await cur.fetchone()
-            if row is not None:
-                data.update(row)
-        except psycopg.Error as exc:
-            facts["unreachable"] = f"cannot connect as {locks.os_user()}: {str(exc).strip().splitlines()[0]}"
-    data["debian"] = facts
-    return data
