@@ -14,22 +14,20 @@ same fleet.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from pglift_tui import instances, postmasters
+from pglift_tui import postmasters
 from pglift_tui.host import Host
 from pglift_tui.managers.debian import DebianManager
 from pglift_tui.managers.unmanaged import UnmanagedManager
@@ -140,19 +138,16 @@ class Bench(Fleet):
         run()
         return median_ms([timed(run) for _ in range(self.rounds)])
 
-    def ours_ls(self) -> float:
-        loop = asyncio.new_event_loop()
+    #: What each child process times, on one event loop: `instances.ls` as it was at
+    #: BEFORE, and this tree's two ways to list our instances, with and without the scan.
+    CALLS: ClassVar[dict[str, str]] = {
+        "before": "len([i async for i in instances.ls(settings)])",
+        "instances.ls": "len([i async for i in instances.ls(settings)])",
+        "Host.ls": "len(Host(ours).ls())",
+        "Host.ls + scan": "len(Host(scan).ls())",
+    }
 
-        async def once() -> int:
-            return len([item async for item in instances.ls(self.settings)])
-
-        try:
-            return self.warm(lambda: loop.run_until_complete(once()))
-        finally:
-            loop.close()
-
-    def before_ls(self) -> float:
-        """`instances.ls` of the commit this work started from, on the same fleet."""
+    def export_before(self) -> Path:
         tree = self.root / "before"
         tree.mkdir()
         repo = Path(__file__).resolve().parents[2]
@@ -160,33 +155,54 @@ class Bench(Fleet):
             ["git", "-C", str(repo), "archive", BEFORE, "pglift_tui"], check=True, capture_output=True
         )
         subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
+        return tree
+
+    def child(self, tree: Path, what: str) -> float:
+        """The median of one way to list our instances, in a fresh process on `tree`'s code."""
         layout = {
             "prefix": str(self.settings.prefix),
             "run_prefix": str(self.settings.run_prefix),
             "postgresql": {"versions": [{"version": "15", "bindir": "/usr/lib/postgresql/15/bin"}]},
         }
-        code = textwrap.dedent(
-            f"""
-            import asyncio, statistics, time
-            from pglift_tui import instances
-            from pglift_tui.settings import Settings
-            settings = Settings.model_validate({layout!r})
-            async def once():
-                return len([i async for i in instances.ls(settings)])
-            loop = asyncio.new_event_loop()
-            loop.run_until_complete(once())
-            samples = []
-            for _ in range({max(20, self.rounds * 4)}):
-                t = time.perf_counter()
-                loop.run_until_complete(once())
-                samples.append(time.perf_counter() - t)
-            print(statistics.median(samples) * 1000)
-            """
-        )
-        done = subprocess.run(
-            [sys.executable, "-c", code], cwd=tree, check=True, capture_output=True, text=True
-        )
+        lines = [
+            "import asyncio, statistics, time",
+            "from pglift_tui import instances",
+            "from pglift_tui.settings import Settings",
+            f"settings = Settings.model_validate({layout!r})",
+        ]
+        if what != "before":
+            lines += [
+                "from pglift_tui.host import Host",
+                f"layout = {layout!r}",
+                "off = {'debian': False, 'unmanaged': False}",
+                "ours = Settings.model_validate({**layout, 'discovery': off})",
+                "scan = Settings.model_validate({**layout, 'discovery': {**off, 'unmanaged': True}})",
+            ]
+        lines += [
+            "async def once():",
+            f"    return {self.CALLS[what]}",
+            "loop = asyncio.new_event_loop()",
+            "loop.run_until_complete(once())",
+            "samples = []",
+            f"for _ in range({max(40, self.rounds * 6)}):",
+            "    t = time.perf_counter()",
+            "    loop.run_until_complete(once())",
+            "    samples.append(time.perf_counter() - t)",
+            "print(statistics.median(samples) * 1000)",
+        ]
+        argv = [sys.executable, "-c", "\n".join(lines)]
+        done = subprocess.run(argv, cwd=tree, check=True, capture_output=True, text=True)
         return float(done.stdout.strip().splitlines()[-1])
+
+    def ours_alone(self) -> dict[str, float]:
+        """Each way in turn, round after round, so that they share the machine's moods."""
+        trees = {"before": self.export_before()}
+        here = Path(__file__).resolve().parents[2]
+        samples: dict[str, list[float]] = {what: [] for what in self.CALLS}
+        for _ in range(self.rounds):
+            for what in self.CALLS:
+                samples[what].append(self.child(trees.get(what, here), what))
+        return {what: statistics.median(values) for what, values in samples.items()}
 
 
 def main() -> int:
@@ -224,12 +240,7 @@ def main() -> int:
         spawned = spawns.during(lambda: [full.ls() for _ in range(20)])
         forks = forks_on_host() - forks
 
-        ours_only = Host(bench.with_discovery(debian=False, unmanaged=False))
-        ours_host = bench.warm(ours_only.ls)
-        ours_api = bench.ours_ls()
-        before = bench.before_ls()
-        ours_with_scan = Host(bench.with_discovery(debian=False, unmanaged=True))
-        scan_host = bench.warm(ours_with_scan.ls)
+        alone = bench.ours_alone()
         scan = bench.warm(postmasters.scan)
         unmanaged = bench.warm(UnmanagedManager(bench.settings).discover)
         processes = sum(1 for name in os.listdir("/proc") if name.isdigit())
@@ -251,21 +262,22 @@ def main() -> int:
         print(
             f"  forks on the whole host meanwhile, anyone's: {forks} (target none: {verdict(spawned == 0)})"
         )
-        print(f"\nls of our {args.ours} alone")
-        print(f"  Host.ls(), discovery off:             {ours_host:7.2f} ms")
-        print(f"  instances.ls, this tree:              {ours_api:7.2f} ms")
-        print(f"  instances.ls before ({BEFORE}):        {before:7.2f} ms")
+        before = alone["before"]
         print(
-            f"  -> Host.ls / before: {ours_host / before:.2f} (target <= 1, no slower: "
-            f"{verdict(ours_host <= before * 1.1)} within 10% noise)"
+            f"\nls of our {args.ours} alone (medians over {args.rounds} fresh processes each, taken in turn)"
+        )
+        print(f"  instances.ls before ({BEFORE}):        {before:7.2f} ms")
+        print(f"  instances.ls, this tree:              {alone['instances.ls']:7.2f} ms")
+        print(f"  Host.ls(), discovery off:             {alone['Host.ls']:7.2f} ms")
+        ratio = alone["Host.ls"] / before
+        print(f"  -> Host.ls / before: {ratio:.2f} (target: no slower, within 10%: {verdict(ratio <= 1.1)})")
+        with_scan = alone["Host.ls + scan"]
+        print(
+            f"  Host.ls(), with the unmanaged scan:   {with_scan:7.2f} ms ({with_scan / before:.2f}x before)"
         )
         print(f"\nthe unmanaged scan of the process table, apart ({processes} processes)")
         print(f"  postmasters.scan():                   {scan:7.2f} ms")
         print(f"  UnmanagedManager.discover(), no exclusion: {unmanaged:7.2f} ms")
-        print(
-            f"  Host.ls() of our {args.ours} + the scan:       {scan_host:7.2f} ms "
-            f"({scan_host / before:.2f}x before)"
-        )
         return 0
     finally:
         bench.stop_debian()
