@@ -20,7 +20,7 @@ from typing import Any
 
 from . import __version__, cli_report
 from .cli_report import EXIT_FAILED, EXIT_USAGE
-from .exceptions import ConfigurationError, Error
+from .exceptions import ConfigurationError, Error, InstanceStateError
 from .health import command as health_command
 from .settings import Settings
 
@@ -51,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     get = sub.add_parser("get", help="show an instance as a manifest")
     get.add_argument("name")
     get.add_argument("--version", dest="pg_version", metavar="V")
+    _manager_option(get)
     get.add_argument("--json", action="store_true", help="JSON output (default: YAML)")
 
     apply = sub.add_parser("apply", help="create, change or drop an instance from a manifest")
@@ -68,6 +69,7 @@ def _parser() -> argparse.ArgumentParser:
         cmd = sub.add_parser(name, help=text)
         cmd.add_argument("name")
         cmd.add_argument("--version", dest="pg_version", metavar="V")
+        _manager_option(cmd)
         if name in ("stop", "restart"):
             cmd.add_argument("--mode", choices=("smart", "fast", "immediate"), default="fast")
         if name == "drop":
@@ -81,6 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     up = sub.add_parser("upgrade", help="upgrade an instance to a newer major version with pg_upgrade")
     up.add_argument("name")
     up.add_argument("--version", dest="pg_version", metavar="V", help="the instance's current version")
+    _manager_option(up)
     up.add_argument("--to", dest="to_version", metavar="V", help="target version (default: the newest)")
     up.add_argument("--name", dest="new_name", help="name of the new instance (default: the same)")
     up.add_argument("--port", type=int, help="port of the new instance (default: the old one's)")
@@ -97,6 +100,31 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--analyze", action="store_true", help="then run vacuumdb --analyze-in-stages")
     health_command.add_parser(sub)
     return parser
+
+
+def _manager_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--manager",
+        choices=("pglift", "debian", "unmanaged"),
+        help="whose server NAME is, when several are called so (pglift: ours; debian: pg_createcluster's)",
+    )
+
+
+def _resolve(args: argparse.Namespace, settings: Settings) -> Any:
+    """The one server called NAME across managers (`Host.resolve`), and the Host."""
+    from . import binaries
+    from .exceptions import InstanceNotFound
+    from .host import Host
+
+    if args.pg_version is not None:
+        _check_version(settings, args.pg_version)
+    host = Host(settings)
+    try:
+        return host, host.resolve(args.name, version=args.pg_version, manager=getattr(args, "manager", None))
+    except InstanceNotFound:
+        if args.pg_version is not None:
+            binaries.check_version(settings, args.pg_version)  # a version not installed is bad usage
+        raise
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -132,21 +160,21 @@ def _print_table(rows: Sequence[Sequence[str]]) -> None:
 
 
 async def _ls(args: argparse.Namespace, settings: Settings) -> int:
-    from . import instances
+    from . import binaries
+    from .host import Host
 
     if args.pg_version is not None:
         _check_version(settings, args.pg_version)
-    items = [item async for item in instances.ls(settings, version=args.pg_version)]
+        binaries.check_version(settings, args.pg_version)
+    items = Host(settings).ls(version=args.pg_version)
     if args.json:
         print(json.dumps([item.model_dump(mode="json") for item in items], indent=2))
         return 0
     if not items:
         _say_where_we_looked(args, settings)
-    rows = [("NAME", "VERSION", "PORT", "STATUS", "ROLE", "PID", "DATADIR")]
+    rows = [("NAME", "VERSION", "PORT", "STATUS", "ROLE", "PID", "MANAGER", "DATADIR")]
     for item in items:
-        status: str = item.status if item.phase in (None, "ready", "standby") else item.phase
-        if item.incomplete:
-            status = "incomplete"
+        status = item.state_word
         rows.append(
             (
                 item.name,
@@ -155,6 +183,7 @@ async def _ls(args: argparse.Namespace, settings: Settings) -> int:
                 status,
                 item.role,
                 str(item.pid or ""),
+                item.manager,
                 str(item.datadir),
             )
         )
@@ -180,10 +209,8 @@ def _say_where_we_looked(args: argparse.Namespace, settings: Settings) -> None:
 
 
 async def _get(args: argparse.Namespace, settings: Settings) -> int:
-    from . import instances
-
-    manifest = await instances.get(_instance(args, settings))
-    data = manifest.model_dump(mode="json")
+    host, item = _resolve(args, settings)
+    data = await host.describe(item)
     if args.json:
         print(json.dumps(data, indent=2))
     else:
@@ -238,29 +265,27 @@ async def _apply(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _lifecycle(args: argparse.Namespace, settings: Settings) -> int:
-    from . import instances
-
-    instance = _instance(args, settings)
-    if args.command == "start":
-        await instances.start(instance)
-    elif args.command == "stop":
-        await instances.stop(instance, mode=args.mode)
-    elif args.command == "restart":
-        await instances.restart(instance, mode=args.mode)
-    elif args.command == "promote":
-        await instances.promote(instance)
-    elif args.command == "drop":
-        await _drop(args, instance)
+    """start, stop, restart, reload, promote, drop: through `Host.run`, whoever manages NAME."""
+    host, item = _resolve(args, settings)
+    options = {key: getattr(args, key) for key in ("mode", "force") if hasattr(args, key)}
+    plan = await _confirm_drop(args, host, item) if args.command == "drop" else []
+    outcome = await host.run(args.command, item.key, **options)
+    if plan and outcome.changed:
+        print(f"dropped {item.key}: removed " + "; ".join(plan))
     else:
-        await instances.reload(instance)
+        print(outcome.word)
+    for line in outcome.lines:
+        print(f"  {line}")
     return 0
 
 
-async def _drop(args: argparse.Namespace, instance: Any) -> None:
-    """Drop after the operator typed the name (or said --yes); then say what went."""
-    from . import instances
+async def _confirm_drop(args: argparse.Namespace, host: Any, item: Any) -> list[str]:
+    """What a drop of one of ours removes, once the operator typed the name (or said --yes)."""
     from .instances._apply import removal_plan
 
+    if item.manager != "pglift":
+        return []  # refused by its manager, with the tool to use
+    instance = host.pglift.instance(item)
     plan = removal_plan(instance)
     if not args.yes:
         if not sys.stdin.isatty():
@@ -277,8 +302,7 @@ async def _drop(args: argparse.Namespace, instance: Any) -> None:
             raise Error(
                 f"not confirmed: {instance} was not dropped", hint="type the name exactly, or use --yes"
             )
-    await instances.drop(instance, force=args.force)
-    print(f"dropped {instance}: removed " + "; ".join(plan))
+    return list(plan)
 
 
 async def _demo(args: argparse.Namespace, settings: Settings) -> int:
@@ -325,6 +349,10 @@ async def _upgrade(args: argparse.Namespace, settings: Settings) -> int:
         else:
             print(f"{step.name} {step.state} in {step.elapsed:.1f} s", file=sys.stderr)
 
+    host, item = _resolve(args, settings)
+    refusal = host.can("upgrade", item)
+    if item.manager != "pglift" and refusal is not None:
+        raise InstanceStateError(f"{item.key}: cannot upgrade: {refusal.reason}")
     upgraded = await instances.upgrade_async(
         _instance(args, settings),
         version=args.to_version,

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .exceptions import (
-    CommandError,
+    AmbiguousName,
     ConfigurationError,
     Error,
     InstanceBusy,
@@ -95,35 +95,25 @@ def show_notices() -> None:
 
 
 def report(exc: BaseException) -> int:
-    """Print `exc` as `error:`/`hint:` lines; the exit code."""
-    if isinstance(exc, Error):
-        print(f"error: {exc.message}", file=sys.stderr)
-        if isinstance(exc, CommandError):
-            for line in exc.log_lines:
-                print(f"  log: {line}", file=sys.stderr)
-        if exc.hint:
-            print(f"hint: {exc.hint}", file=sys.stderr)
-        if isinstance(exc, Interrupted):
-            return 128 + exc.signum
-        if isinstance(exc, InstanceBusy):
-            return EXIT_BUSY
-        if isinstance(exc, InstanceNotFound):
-            return EXIT_NOT_FOUND
-        if isinstance(exc, InvalidVersion | InvalidName | ConfigurationError):
-            return EXIT_USAGE
-        return EXIT_FAILED
-    if isinstance(exc, OSError):
-        where = f": {exc.filename}" if exc.filename else ""
-        print(f"error: {exc.strerror or exc}{where}", file=sys.stderr)
-        print("hint: check the free space and the permissions there, then retry", file=sys.stderr)
-    elif type(exc).__module__.startswith("psycopg"):
-        print(f"error: {str(exc).strip() or type(exc).__name__}", file=sys.stderr)
-    else:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        print(f"error: unexpected {type(exc).__name__}" + (f": {first}" if first else ""), file=sys.stderr)
-        print(f"hint: this is a fault of pglift-tui; {DEBUG_ENV}=1 shows where it happened", file=sys.stderr)
-    if os.environ.get(DEBUG_ENV):
+    """Print `exc` as `error:`/`hint:` lines (the dashboard's words: `errors.describe`); the exit code."""
+    from .errors import describe
+
+    said = describe(exc)
+    print(f"error: {said.message}", file=sys.stderr)
+    for line in said.log_lines:
+        print(f"  log: {line}", file=sys.stderr)
+    if said.hint:
+        print(f"hint: {said.hint}", file=sys.stderr)
+    if os.environ.get(DEBUG_ENV) and not isinstance(exc, Error):
         traceback.print_exception(exc, file=sys.stderr)
+    if isinstance(exc, Interrupted):
+        return 128 + exc.signum
+    if isinstance(exc, InstanceBusy):
+        return EXIT_BUSY
+    if isinstance(exc, InstanceNotFound):
+        return EXIT_NOT_FOUND
+    if isinstance(exc, InvalidVersion | InvalidName | ConfigurationError | AmbiguousName):
+        return EXIT_USAGE
     return EXIT_FAILED
 
 

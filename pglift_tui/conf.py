@@ -86,35 +86,54 @@ def _assignments(text: str) -> Iterator[tuple[str, str, int]]:
         yield match.group(1).lower(), match.group(2), lineno
 
 
-def _entries(path: Path, depth: int) -> Iterator[Entry]:
+def _entries(path: Path, depth: int, seen: list[Path] | None = None) -> Iterator[Entry]:
     if depth > _MAX_DEPTH:
         raise ConfigurationError(f"{path}: includes nested more than {_MAX_DEPTH} deep")
+    if seen is not None:
+        seen.append(path)
     text = path.read_text(encoding="utf-8", errors="replace")
     for name, rest, lineno in _assignments(text):
         value = _value(rest, path, lineno)
         if name in _INCLUDES:
             target = Path(value) if os.path.isabs(value) else path.parent / value
             if name == "include_dir":
+                if seen is not None:
+                    seen.append(target)  # its mtime moves when a file is added or removed
                 if target.is_dir():
                     for child in sorted(target.glob("*.conf")):
                         if not child.name.startswith("."):
-                            yield from _entries(child, depth + 1)
+                            yield from _entries(child, depth + 1, seen)
             elif target.exists() or name == "include":
-                yield from _entries(target, depth + 1)
+                yield from _entries(target, depth + 1, seen)
+            elif seen is not None:
+                seen.append(target)  # include_if_exists: its appearance changes the result
             continue
         yield Entry(name, value, path, lineno)
 
 
+def read_files(
+    config_file: Path, auto_file: Path | None, *, seen: list[Path] | None = None
+) -> dict[str, Entry]:
+    """Effective assignments of `config_file` (with includes), then `auto_file` when it exists.
+
+    `seen` collects every file and directory the result depends on, so a caller can
+    tell from their stats whether it is still current.
+    """
+    found: dict[str, Entry] = {}
+    for entry in _entries(config_file, 0, seen):
+        found[entry.name] = entry
+    if auto_file is not None:
+        if auto_file.exists():
+            for entry in _entries(auto_file, 0, seen):
+                found[entry.name] = entry
+        elif seen is not None:
+            seen.append(auto_file)
+    return found
+
+
 def read(datadir: Path) -> dict[str, Entry]:
     """Effective assignments of postgresql.conf (with includes) then postgresql.auto.conf."""
-    found: dict[str, Entry] = {}
-    for name in ("postgresql.conf", "postgresql.auto.conf"):
-        path = datadir / name
-        if name == "postgresql.auto.conf" and not path.exists():
-            continue
-        for entry in _entries(path, 0):
-            found[entry.name] = entry
-    return found
+    return read_files(datadir / "postgresql.conf", datadir / "postgresql.auto.conf")
 
 
 def _at_line_start(text: bytes, index: int) -> bool:

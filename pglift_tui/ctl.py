@@ -15,10 +15,10 @@ import os
 import re
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 from . import cmd
 from .exceptions import CommandError, Error, InstanceStateError
@@ -31,6 +31,15 @@ SIGNALS: dict[StopMode, signal.Signals] = {
     "fast": signal.SIGINT,
     "immediate": signal.SIGQUIT,
 }
+
+
+class Server(Protocol):
+    """What the helpers that only look at a data directory need: ours or a Debian cluster."""
+
+    @property
+    def datadir(self) -> Path: ...
+
+
 START_TIMEOUT = 60
 #: How long a start after a crash waits for the dead server's children to exit.
 ORPHAN_TIMEOUT = 10
@@ -130,12 +139,12 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def orphans(instance: PostgreSQLInstance) -> list[int]:
+def orphans(instance: Server) -> list[int]:
     """PIDs of server processes running in the data directory (a dead server's children)."""
     return [proc.pid for proc in server_processes(instance.datadir)]
 
 
-async def wait_orphans(instance: PostgreSQLInstance, timeout: float = ORPHAN_TIMEOUT) -> None:
+async def wait_orphans(instance: Server, timeout: float = ORPHAN_TIMEOUT) -> None:
     """Wait for server processes that no proven postmaster owns to leave the data directory.
 
     After a crash they notice their parent is gone and exit within moments; they
@@ -153,7 +162,7 @@ async def wait_orphans(instance: PostgreSQLInstance, timeout: float = ORPHAN_TIM
         await asyncio.sleep(0.05)
 
 
-def clear_stale_pidfile(instance: PostgreSQLInstance) -> str | None:
+def clear_stale_pidfile(instance: Server) -> str | None:
     """Remove postmaster.pid when it would block a start; why, or None if it stays.
 
     The server removes a pid file naming a dead process itself: that file is left
@@ -177,9 +186,7 @@ def clear_stale_pidfile(instance: PostgreSQLInstance) -> str | None:
     return reason
 
 
-def clear_stale_socket(
-    instance: PostgreSQLInstance, socket_dir: Path, port: int, *, dead_too: bool = False
-) -> None:
+def clear_stale_socket(instance: Server, socket_dir: Path, port: int, *, dead_too: bool = False) -> None:
     """Remove our own socket and its lock file when the postmaster they name is gone.
 
     A live stranger's PID in the lock file blocks every start, so that one is
@@ -200,18 +207,19 @@ def clear_stale_socket(
         (socket_dir / f".s.PGSQL.{port}").unlink(missing_ok=True)
 
 
-def _log_sizes(instance: PostgreSQLInstance) -> dict[Path, int]:
+def log_sizes(paths: Iterable[Path]) -> dict[Path, int]:
+    """The size of each log file now, to read what a start adds to them."""
     sizes: dict[Path, int] = {}
-    for path in instance.log_files():
+    for path in paths:
         with contextlib.suppress(OSError):
             sizes[path] = path.stat().st_size
     return sizes
 
 
-def _new_log_lines(instance: PostgreSQLInstance, before: dict[Path, int]) -> list[str]:
+def new_log_lines(paths: Iterable[Path], before: dict[Path, int]) -> list[str]:
     """What the server logged since `before` (the startup log and collector files)."""
     lines: list[str] = []
-    for path, size in sorted(_log_sizes(instance).items(), key=lambda item: item[0].stat().st_mtime):
+    for path, size in sorted(log_sizes(paths).items(), key=lambda item: item[0].stat().st_mtime):
         start = before.get(path, 0)
         if size <= start:
             continue
@@ -221,10 +229,21 @@ def _new_log_lines(instance: PostgreSQLInstance, before: dict[Path, int]) -> lis
     return [line for line in lines if line.strip()][-LOG_TAIL:]
 
 
+def start_failed(exc: CommandError, lines: list[str], what: str, hint: str) -> CommandError:
+    """The error of a failed start: the server's own FATAL words, with its log lines."""
+    fatal = next((line for line in reversed(lines) if "FATAL:" in line or "PANIC:" in line), None)
+    error = CommandError(exc.argv, exc.returncode, exc.stderr, exc.stdout, log_lines=lines)
+    # pg_ctl only says "Examine the log output": the server's own words are the message.
+    reason = re.split(r"(?:FATAL|PANIC):\s+", fatal, maxsplit=1)[-1].strip() if fatal else exc.message
+    error.message = f"{what} could not start: {reason}"
+    error.hint = hint
+    return error
+
+
 async def start(instance: PostgreSQLInstance, *, wait: bool = True, timeout: float = START_TIMEOUT) -> None:
     """Start the server with pg_ctl; a failure carries the log lines the server wrote."""
     instance.logdir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    before = _log_sizes(instance)
+    before = log_sizes(instance.log_files())
     argv = [
         str(instance.bindir / "pg_ctl"),
         "start",
@@ -238,13 +257,8 @@ async def start(instance: PostgreSQLInstance, *, wait: bool = True, timeout: flo
     try:
         await cmd.run(argv, timeout=timeout + 10)
     except CommandError as exc:
-        lines = _new_log_lines(instance, before)
-        fatal = next((line for line in reversed(lines) if "FATAL:" in line or "PANIC:" in line), None)
-        error = CommandError(exc.argv, exc.returncode, exc.stderr, exc.stdout, log_lines=lines)
-        # pg_ctl only says "Examine the log output": the server's own words are the message.
-        reason = re.split(r"(?:FATAL|PANIC):\s+", fatal, maxsplit=1)[-1].strip() if fatal else exc.message
-        error.message = f"instance {instance} could not start: {reason}"
-        error.hint = f"the server log is in {instance.logdir}"
+        lines = new_log_lines(instance.log_files(), before)
+        error = start_failed(exc, lines, f"instance {instance}", f"the server log is in {instance.logdir}")
         raise error from None
 
 

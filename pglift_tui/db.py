@@ -40,11 +40,16 @@ async def connect(
     instance: PostgreSQLInstance, *, dbname: str = "postgres", **extra: Any
 ) -> AsyncIterator[AsyncConnection[dict[str, Any]]]:
     """An autocommit connection with dict rows, closed on exit."""
+    async with connect_to(conninfo(instance, dbname=dbname, **extra)) as cnx:
+        yield cnx
+
+
+@asynccontextmanager
+async def connect_to(info: str) -> AsyncIterator[AsyncConnection[dict[str, Any]]]:
+    """`connect` for a connection string a manager made (`Manager.conninfo`)."""
     import psycopg
     from psycopg.rows import dict_row
 
-    cnx = await psycopg.AsyncConnection.connect(
-        conninfo(instance, dbname=dbname, **extra), autocommit=True, row_factory=dict_row
-    )
+    cnx = await psycopg.AsyncConnection.connect(info, autocommit=True, row_factory=dict_row)
     async with cnx:
         yield cnx

@@ -24,7 +24,7 @@ import platformdirs
 from . import binaries, ctl, db, instances, ports
 from .fs import ensure_private_dir
 from .models import interface, system
-from .settings import APP, Settings, default_run_prefix
+from .settings import APP, DiscoverySettings, Settings, default_run_prefix
 
 FIRST_PORT = 5440
 
@@ -48,7 +48,13 @@ DEMO = (
 def settings() -> Settings:
     """Demo settings: everything under the user's data dir, apart from real instances."""
     prefix = platformdirs.user_data_path(APP) / "demo"
-    return Settings(prefix=prefix, run_prefix=default_run_prefix() / "demo", state_dir=prefix / "state")
+    # The demo shows its own instances only: the host's other servers are for the real dashboard.
+    return Settings(
+        prefix=prefix,
+        run_prefix=default_run_prefix() / "demo",
+        state_dir=prefix / "state",
+        discovery=DiscoverySettings(debian=False, unmanaged=False),
+    )
 
 
 def _free_port(taken: set[int], settings: Settings) -> int:

@@ -43,8 +43,9 @@ def describe(exc: BaseException) -> Described:
         return Described(redact(exc.message), exc.hint and redact(exc.hint), list(lines))
     if isinstance(exc, OSError):
         where = f": {exc.filename}" if exc.filename else ""
-        reason = exc.strerror or type(exc).__name__
-        return Described(f"{reason}{where}", _OS_HINTS.get(exc.errno or 0))
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        hint = _OS_HINTS.get(exc.errno or 0, "check the free space and the permissions there, then retry")
+        return Described(f"{reason}{where}", hint)
     if isinstance(exc, TimeoutError):
         return Described("no answer in time", "the server may be overloaded or stuck; retry")
     if type(exc).__module__.startswith("psycopg"):
@@ -54,4 +55,8 @@ def describe(exc: BaseException) -> Described:
             if marker in text:
                 text = text.rsplit(marker, 1)[1]
         return Described(redact(first_line(text) or type(exc).__name__))
-    return Described(redact(first_line(str(exc)) or type(exc).__name__))
+    first = first_line(str(exc))
+    return Described(
+        redact(f"unexpected {type(exc).__name__}" + (f": {first}" if first else "")),
+        "this is a fault of pglift-tui; PGLIFT_TUI_DEBUG=1 shows where it happened",
+    )

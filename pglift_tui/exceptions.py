@@ -35,6 +35,10 @@ class InstanceNotFound(Error, LookupError):
     """No instance of that name (and version) exists under the prefix."""
 
 
+class AmbiguousName(Error, LookupError):
+    """A name that two managers (or two versions) know: the caller must say which."""
+
+
 class InstanceAlreadyExists(Error):
     """The instance to create is already there."""
 

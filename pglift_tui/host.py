@@ -10,18 +10,60 @@ whether it may (`can`), then does it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from .exceptions import Error, InstanceNotFound, InstanceStateError
+from .exceptions import AmbiguousName, InstanceNotFound, InstanceStateError
 from .managers import Manager, Outcome, Refusal, ServerFiles
 from .managers.pglift import PgliftManager
+from .managers.unmanaged import UnmanagedManager
 from .models import interface
 from .models.interface import InstanceListItem, ManagerName
 from .settings import Settings
 
+__all__ = ["AmbiguousName", "Host", "PortClash", "port_clashes"]
 
-class AmbiguousName(Error, LookupError):
-    """A name that two managers (or two versions) know: the caller must say which."""
+
+@dataclass(frozen=True)
+class PortClash:
+    """A Debian cluster and an instance of ours configured on the same port: one of them
+    will not start while the other runs (pg_createcluster does not see our stopped ones)."""
+
+    port: int
+    debian: InstanceListItem
+    ours: InstanceListItem
+
+    def __str__(self) -> str:
+        return (
+            f"port {self.port}: Debian cluster {self.debian.version}/{self.debian.name} "
+            f"and instance {self.ours.key} are both configured on it"
+        )
+
+
+def port_clashes(items: Sequence[InstanceListItem]) -> list[PortClash]:
+    """The clashes among listed servers (`Host.ls()`'s result: no I/O here)."""
+    ours: dict[int, list[InstanceListItem]] = {}
+    for item in items:
+        if item.manager == "pglift" and item.host is None:
+            ours.setdefault(item.port, []).append(item)
+    return [
+        PortClash(item.port, item, mine)
+        for item in items
+        if item.manager == "debian" and item.host is None
+        for mine in ours.get(item.port, ())
+    ]
+
+
+def _managers(settings: Settings, pglift: PgliftManager) -> list[Manager]:
+    """The managers the settings' discovery enables, ours first."""
+    found: list[Manager] = [pglift]
+    if settings.discovery.debian:
+        from .managers.debian import DebianManager
+
+        found.append(DebianManager(settings))
+    if settings.discovery.unmanaged:
+        found.append(UnmanagedManager(settings))
+    return found
 
 
 class Host:
@@ -31,17 +73,28 @@ class Host:
         self.settings = settings
         #: Ours: the only manager that creates servers.
         self.pglift = PgliftManager(settings)
-        found: Sequence[Manager] = managers if managers is not None else (self.pglift,)
+        found: Sequence[Manager] = managers if managers is not None else _managers(settings, self.pglift)
         self.managers: dict[ManagerName, Manager] = {m.name: m for m in found}
 
     def ls(self, *, version: str | None = None) -> list[InstanceListItem]:
-        """Every server, ours first, then by version and name."""
+        """Every server, ours first, then Debian's clusters, then unmanaged postmasters.
+
+        A postmaster found in the process table is dropped when another manager
+        lists its data directory: it is that manager's server, not an unknown one.
+        """
         items: list[InstanceListItem] = []
         for manager in self.managers.values():
-            items.extend(manager.discover())
+            if not isinstance(manager, UnmanagedManager):
+                items.extend(manager.discover())
+        unmanaged = self.managers.get("unmanaged")
+        if isinstance(unmanaged, UnmanagedManager):
+            items.extend(unmanaged.discover(besides=items))
         if version is not None:
             items = [item for item in items if item.version == version]
         return items
+
+    def port_clashes(self) -> list[PortClash]:
+        return port_clashes(self.ls())
 
     def find(self, key: str) -> InstanceListItem:
         """The server whose `key` is given, as it is now."""
@@ -110,6 +163,10 @@ class Host:
 
     def conninfo(self, item: InstanceListItem, **extra: Any) -> str:
         return self.manager(item).conninfo(item, **extra)
+
+    async def describe(self, item: InstanceListItem) -> dict[str, Any]:
+        """What `get` prints about `item`."""
+        return await self.manager(item).describe(item)
 
     def files(self, item: InstanceListItem) -> ServerFiles:
         return self.manager(item).files(item)

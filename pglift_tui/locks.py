@@ -107,10 +107,17 @@ class _Lock:
     """The file lock itself; `instance_lock` and `instance_lock_sync` wait for it."""
 
     def __init__(
-        self, settings: Settings, qualname: str, action: str, timeout: float | None, remove: bool = False
+        self,
+        settings: Settings,
+        qualname: str,
+        action: str,
+        timeout: float | None,
+        remove: bool = False,
+        label: str | None = None,
     ) -> None:
         self.remove = remove
         self.qualname = qualname
+        self.label = label or display_name(qualname)
         self.action = action
         self.path = lock_path(settings, qualname)
         self.deadline = time.monotonic() + (settings.lock_timeout if timeout is None else timeout)
@@ -140,16 +147,14 @@ class _Lock:
         except BlockingIOError:
             if time.monotonic() >= self.deadline:
                 raise InstanceBusy(
-                    f"{display_name(self.qualname)}: {describe(_read(self.fd))}",
+                    f"{self.label}: {describe(_read(self.fd))}",
                     hint="wait for it to finish, then retry",
                 ) from None
             if not self.waited:
                 # Said once, as the wait begins: the CLI shows it, so a script's operator
                 # knows why nothing happens yet (the dashboard shows the holder instead).
                 self.waited = True
-                logger.info(
-                    "waiting for %s: %s", display_name(self.qualname), describe_holder(_read(self.fd))
-                )
+                logger.info("waiting for %s: %s", self.label, describe_holder(_read(self.fd)))
             return False
         if not self._current():
             self._open()  # removed or replaced while we waited: lock the file that is there now
@@ -174,17 +179,24 @@ class _Lock:
 
 @asynccontextmanager
 async def instance_lock(
-    settings: Settings, qualname: str, action: str, timeout: float | None = None, *, remove: bool = False
+    settings: Settings,
+    qualname: str,
+    action: str,
+    timeout: float | None = None,
+    *,
+    remove: bool = False,
+    label: str | None = None,
 ) -> AsyncIterator[bool]:
     """Hold the instance's lock for `action`, waiting at most `timeout` seconds.
 
     Yields True when this call took the lock, False when an enclosing call holds it.
-    `remove` deletes the lock file on release (locks that are rarely taken twice).
+    `remove` deletes the lock file on release (locks that are rarely taken twice);
+    `label` names the server in a "busy" message (default: from the qualname).
     """
     if qualname in _held.get():
         yield False
         return
-    lock = _Lock(settings, qualname, action, timeout, remove)
+    lock = _Lock(settings, qualname, action, timeout, remove, label)
     try:
         while not lock.try_acquire():  # noqa: ASYNC110 (flock cannot be awaited)
             await asyncio.sleep(_RETRY)
@@ -199,13 +211,13 @@ async def instance_lock(
 
 @contextmanager
 def instance_lock_sync(
-    settings: Settings, qualname: str, action: str, timeout: float | None = None
+    settings: Settings, qualname: str, action: str, timeout: float | None = None, *, label: str | None = None
 ) -> Iterator[bool]:
     """`instance_lock` for the spec's plain functions (init, upgrade)."""
     if qualname in _held.get():
         yield False
         return
-    lock = _Lock(settings, qualname, action, timeout)
+    lock = _Lock(settings, qualname, action, timeout, label=label)
     try:
         while not lock.try_acquire():
             time.sleep(_RETRY)

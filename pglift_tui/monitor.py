@@ -1,67 +1,55 @@
-"""What the dashboard shows of each instance, gathered once per refresh.
+"""What the dashboard shows of each server, gathered once per refresh, health included.
 
-`ls` gives status from files; for running servers a probe adds connections, the
-transaction rate, replication lag and pending restarts in one query per server,
-on a connection opened once and reused (application_name set, short statement
-timeout), closed when the server stops.
+The host-wide listing (`Host.ls`) gives every server and its status from files; for
+running ones a probe (pglift_tui.probe) adds connections, the transaction rate,
+replication lag and the health checks' measures in one statement per server, on a
+connection kept between refreshes. Disk and log checks read files. Each refresh's
+findings are recorded (transitions go to the journal), so the table's health column,
+`pglift-tui check` and History agree.
 
 Each server's probe stands alone. A snapshot waits at most PROBE_TIMEOUT for the
-servers that answered last time and not at all for one that did not: a hung
-server (SIGSTOPped, a stalled disk, a frozen VM) costs one snapshot that timeout
-once, then nothing, and its row reads "no answer for N s" (no values; the
-transaction-rate history is kept) while the other rows stay fresh. Its query is
-never cancelled (psycopg would wait on a cancel request the hung server cannot
-serve, and log about it): the connection's socket is shut down instead, which
-ends the query at once, and the next probe reconnects in the background.
+servers that answered last time and not at all for one that did not: a hung server
+(SIGSTOPped, a stalled disk, a frozen VM) costs one snapshot that timeout once, then
+nothing, and its row reads "no answer for N s" (no values; the transaction-rate
+history is kept) while the other rows stay fresh; the next probe reconnects.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import functools
 import os
-import socket
 import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
 
-from . import db, instances, locks
+from . import locks
+from .health import FailedStart, Finding, Measurements, Unreachable, parse
+from .health import logs as health_logs
+from .health import runner as health_runner
+from .health import state as health_state
+from .host import Host
+from .managers import lock_qualname
 from .models.interface import InstanceListItem
-from .models.system import PostgreSQLInstance
+from .probe import HISTORY, PROBE_TIMEOUT, ServerProbe, abandon, ask, close, reason, retrieve, timed_out
+from .series import Series
 from .settings import Settings
 
-if TYPE_CHECKING:
-    from psycopg import AsyncConnection
+__all__ = ["HISTORY", "PROBE_TIMEOUT", "InstanceView", "Monitor"]
 
-PROBE_TIMEOUT = 2.0
 #: Samples averaged into one point of the transaction-rate history.
 BUCKET = 5
-#: Points of history kept per instance.
-HISTORY = 24
 #: Transactions per second below which a point reads as idle (counter noise).
 MIN_RATE = 0.5
-PROBE = """
-SELECT (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend') AS connections,
-       current_setting('max_connections')::int AS max_connections,
-       (SELECT sum(xact_commit + xact_rollback) FROM pg_stat_database)::bigint AS xacts,
-       pg_is_in_recovery() AS in_recovery,
-       CASE WHEN pg_is_in_recovery()
-            THEN pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::bigint
-       END AS lag_bytes,
-       CASE WHEN NOT pg_is_in_recovery() THEN NULL
-            -- Caught up: no lag, however old the last replayed transaction is.
-            WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
-            ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 END AS lag_seconds,
-       (SELECT bool_or(pending_restart) FROM pg_settings) AS pending_restart,
-       (SELECT count(*) FROM pg_stat_replication WHERE state <> 'backup')::int AS standbys
-"""
+#: Seconds a server's list of log files is trusted before it is read again.
+LOG_FILES_TTL = 10.0
 
 
 @dataclass(frozen=True)
 class InstanceView:
-    """One instance as the dashboard shows it; equal views draw the same row."""
+    """One server as the dashboard shows it; equal views draw the same row."""
 
     item: InstanceListItem
     connections: int | None = None
@@ -77,43 +65,39 @@ class InstanceView:
     error: str | None = None
     #: "stop by pid 42 (alice)" when another process holds the instance's lock.
     busy: str | None = None
+    #: The health checks' findings, critical first.
+    findings: tuple[Finding, ...] = ()
+    #: Idents of the findings an operator acknowledged (muted until they change).
+    muted: frozenset[tuple[str, str, str, str]] = frozenset()
 
     @property
     def key(self) -> str:
-        return f"{self.item.version}/{self.item.name}"
+        return self.item.key
 
-
-@dataclass
-class _Probe:
-    connection: Any = None
-    pid: int | None = None
-    #: (time, transaction counter) when the current point of history began.
-    bucket_start: tuple[float, int] | None = None
-    #: Probes since then, each one a transaction of ours in the counter.
-    probes: int = 0
-    points: deque[float] = field(default_factory=lambda: deque(maxlen=HISTORY))
-    #: The query in flight, maybe begun at an earlier snapshot (a hung server's lasts).
-    task: asyncio.Task[dict[str, Any]] | None = None
-    #: When the probe in flight began (the monitor's clock).
-    asked_at: float = 0.0
-    #: When the server's first unanswered probe began; None while it answers.
-    silent_since: float | None = None
-    #: Its connection was shut down by us: the error that follows is ours, not the server's.
-    abandoned: bool = False
+    @property
+    def troubles(self) -> tuple[Finding, ...]:
+        """The findings not acknowledged."""
+        return tuple(f for f in self.findings if f.ident not in self.muted)
 
 
 class Monitor:
-    """Snapshots of every instance, with per-server probes kept between refreshes."""
+    """Snapshots of every server, with per-server probes kept between refreshes."""
 
-    def __init__(self, settings: Settings, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, settings: Settings, *, host: Host | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.settings = settings
+        self.host = host or Host(settings)
         self.clock = clock
-        self._probes: dict[str, _Probe] = {}
+        self._probes: dict[str, ServerProbe] = {}
         #: Probes of servers gone from the table whose last query still drains.
-        self._orphans: list[_Probe] = []
+        self._orphans: list[ServerProbe] = []
+        self._logs = health_logs.LogWatch()
+        self._log_files: dict[str, tuple[float, tuple[Path, ...]]] = {}
+        self._failed_starts: tuple[tuple[int, int], dict[str, FailedStart]] | None = None
 
     async def snapshot(self) -> list[InstanceView]:
-        items = [item async for item in instances.ls(self.settings)]
+        items = self.host.ls()
         holders = {str(item.datadir): self._lock_holder(item) for item in items}
         live = {
             str(i.datadir): i
@@ -127,9 +111,10 @@ class Monitor:
             await self._forget(datadir)
         await self._reap_orphans()
         probed = await self._probe_all(live)
-        views = []
+        views, measured = [], {}
         for item in items:
-            view = probed.get(str(item.datadir)) or InstanceView(item)
+            view, measures = probed.get(str(item.datadir)) or (InstanceView(item), None)
+            measured[str(item.datadir)] = measures
             info = holders[str(item.datadir)]
             # Our own actions are shown by the dispatcher, with their name and time.
             if info and info["pid"] != os.getpid():
@@ -137,14 +122,72 @@ class Monitor:
                     view, busy=f"{info.get('action', '?')} by pid {info['pid']} ({info.get('user', '?')})"
                 )
             views.append(view)
-        return views
+        return await asyncio.to_thread(self._judge, views, measured, holders)
 
     def _lock_holder(self, item: InstanceListItem) -> dict[str, Any]:
-        """Who holds the instance's lock, and for what; empty when nobody does."""
-        info = locks.holder(locks.lock_path(self.settings, f"{item.version}-{item.name}"))
+        """Who holds the server's lock, and for what; empty when nobody does."""
+        info = locks.holder(locks.lock_path(self.settings, lock_qualname(item)))
         return info if info and info.get("pid") is not None else {}
 
-    async def _probe_all(self, live: dict[str, InstanceListItem]) -> dict[str, InstanceView]:
+    # -- health ----------------------------------------------------------------------------
+    def _judge(
+        self,
+        views: list[InstanceView],
+        measured: dict[str, Measurements | Unreachable | None],
+        holders: dict[str, dict[str, Any]],
+    ) -> list[InstanceView]:
+        """The health checks on this refresh's answers, as `check` would judge them."""
+        thresholds = self.settings.health
+        now = time.time()
+        targets = [self._target(view.item, holders[str(view.item.datadir)]) for view in views]
+        counts = {}
+        if thresholds.log_errors.enabled:
+            window = thresholds.log_errors.window
+            counts = {t.key: self._logs.look(t.key, t.log_files, window, now) for t in targets}
+        starts = self._starts([t for t in targets if t.item.status == "not running"])
+        reports = [
+            health_runner.report(
+                target, measured.get(str(target.item.datadir)), counts.get(target.key), thresholds,
+                failed_start=starts.get(str(target.item.datadir)),
+            )
+            for target in targets
+        ]  # fmt: skip
+        health_state.record(self.settings, reports, complete=True, now=now)
+        muted = health_state.acknowledged(self.settings)
+        return [
+            replace(view, findings=report.findings, muted=frozenset(f.ident for f in report.findings) & muted)
+            for view, report in zip(views, reports, strict=True)
+        ]
+
+    def _target(self, item: InstanceListItem, holder: dict[str, Any]) -> health_runner.Target:
+        files = self.host.files(item)
+        datadir = str(item.datadir)
+        now = self.clock()
+        cached = self._log_files.get(datadir)
+        if cached is None or now - cached[0] > LOG_FILES_TTL:
+            cached = self._log_files[datadir] = (now, tuple(files.log_files()))
+        return health_runner.Target(
+            item, functools.partial(self.host.conninfo, item), files.waldir, cached[1], item.manager,
+            upgrading=holder.get("action") == "upgrade",
+        )  # fmt: skip
+
+    def _starts(self, down: list[health_runner.Target]) -> dict[str, FailedStart]:
+        """Why stopped servers are down, read from the journal again only when it grew."""
+        if not down or not self.settings.health.down.enabled:
+            return {}
+        try:
+            st = os.stat(self.settings.journal_file)
+            stamp = (st.st_size, st.st_mtime_ns)
+        except OSError:
+            stamp = (0, 0)
+        if self._failed_starts is None or self._failed_starts[0] != stamp:
+            self._failed_starts = (stamp, health_runner.failed_starts(self.settings, down))
+        return self._failed_starts[1]
+
+    # -- probes ---------------------------------------------------------------------------
+    async def _probe_all(
+        self, live: dict[str, InstanceListItem]
+    ) -> dict[str, tuple[InstanceView, Measurements | Unreachable | None]]:
         """Start a probe where none is in flight; wait for those of servers that answer."""
         waited = []
         for datadir, item in live.items():
@@ -153,10 +196,10 @@ class Monitor:
                 await self._forget(datadir)
                 probe = None
             if probe is None:
-                probe = self._probes[datadir] = _Probe(pid=item.pid)
+                probe = self._probes[datadir] = ServerProbe(pid=item.pid)
             if probe.task is None:
                 probe.abandoned = False
-                probe.task = asyncio.ensure_future(self._query(probe, item))
+                probe.task = asyncio.ensure_future(ask(probe, self.host.conninfo(item)))
                 probe.asked_at = self.clock()
             if probe.silent_since is None and not probe.task.done():
                 waited.append(probe.task)
@@ -164,7 +207,18 @@ class Monitor:
             await asyncio.wait(waited, timeout=PROBE_TIMEOUT)
         return {datadir: await self._outcome(self._probes[datadir], item) for datadir, item in live.items()}
 
-    async def _outcome(self, probe: _Probe, item: InstanceListItem) -> InstanceView:
+    async def probe_one(self, item: InstanceListItem) -> None:
+        """Probe one running server now (its detail screen is open, the table paused):
+        its pictures over time go on."""
+        await self._probe_all({str(item.datadir): item})
+
+    def series(self, datadir: str) -> Series | None:
+        probe = self._probes.get(datadir)
+        return probe.series if probe is not None else None
+
+    async def _outcome(
+        self, probe: ServerProbe, item: InstanceListItem
+    ) -> tuple[InstanceView, Measurements | Unreachable | None]:
         """The row of one server: its answer, its error, or how long it has been silent."""
         task = probe.task
         assert task is not None
@@ -173,45 +227,42 @@ class Monitor:
             if probe.silent_since is None:
                 probe.silent_since = probe.asked_at
             if now - probe.asked_at >= PROBE_TIMEOUT:
-                _abandon(probe)  # its query ends now, with an error we recognise as ours
+                abandon(probe)  # its query ends now, with an error we recognise as ours
             return self._silent(probe, item, now)
         probe.task = None
         error = task.exception() if not task.cancelled() else asyncio.CancelledError()
         if error is not None:
-            await self._close(probe)
-            if probe.abandoned or _timed_out(error):
+            await close(probe)
+            if probe.abandoned or timed_out(error):
                 probe.silent_since = probe.silent_since if probe.silent_since is not None else probe.asked_at
                 return self._silent(probe, item, now)
             probe.silent_since = None
-            return InstanceView(item, tps=tuple(probe.points), error=_reason(error))
+            why = reason(error)
+            return InstanceView(item, tps=tuple(probe.points), error=why), Unreachable(why)
         probe.silent_since = None
         row = task.result()
-        self._sample(probe, row["xacts"])
-        return InstanceView(
+        measures = parse(row)
+        self._sample(probe, row, measures, now)
+        view = InstanceView(
             item,
-            connections=row["connections"],
-            max_connections=row["max_connections"],
+            connections=measures.connections,
+            max_connections=measures.max_connections,
             tps=tuple(probe.points),
-            lag_bytes=row["lag_bytes"],
-            lag_seconds=None if row["lag_seconds"] is None else round(row["lag_seconds"], 1),
-            pending_restart=bool(row["pending_restart"]),
+            lag_bytes=measures.lag_bytes,
+            lag_seconds=None if measures.lag_seconds is None else round(measures.lag_seconds, 1),
+            pending_restart=bool(measures.pending_restart),
             standbys=row["standbys"],
         )
+        return view, measures
 
-    def _silent(self, probe: _Probe, item: InstanceListItem, now: float) -> InstanceView:
+    def _silent(
+        self, probe: ServerProbe, item: InstanceListItem, now: float
+    ) -> tuple[InstanceView, Unreachable]:
         since = probe.silent_since if probe.silent_since is not None else now
-        return InstanceView(item, tps=tuple(probe.points), error=f"no answer for {now - since:.0f} s")
+        why = f"no answer for {now - since:.0f} s"
+        return InstanceView(item, tps=tuple(probe.points), error=why), Unreachable(why)
 
-    async def _query(self, probe: _Probe, item: InstanceListItem) -> dict[str, Any]:
-        if probe.connection is None:
-            probe.connection = await _connect(PostgreSQLInstance(item.name, item.version, self.settings))
-        connection: AsyncConnection[dict[str, Any]] = probe.connection
-        cur = await connection.execute(PROBE)
-        row = await cur.fetchone()
-        assert row is not None
-        return row
-
-    def _sample(self, probe: _Probe, xacts: int | None) -> None:
+    def _sample(self, probe: ServerProbe, row: dict[str, Any], measures: Measurements, now: float) -> None:
         """Close a point of history every BUCKET probes, from the counters at its ends.
 
         The server's counters include our own probes (one transaction each) and are
@@ -219,7 +270,14 @@ class Monitor:
         duration, and less than half a transaction a second reads as none: an idle
         server draws a flat, unchanging line.
         """
-        now = self.clock()
+        xacts = row["xacts"]
+        series = probe.series
+        series.counter("tps", now, xacts, less=1.0)
+        series.gauge("active", now, row["active"])
+        series.gauge("waiting", now, row["waiting"])
+        series.counter("wal", now, row["wal_position"])
+        series.gauge("lag", now, measures.lag_seconds)
+        series.counter("checkpoints", now, row["checkpoints"])
         if xacts is None:
             return
         if probe.bucket_start is None:
@@ -233,29 +291,23 @@ class Monitor:
         probe.points.append(round(rate, 1) if rate >= MIN_RATE else 0.0)
         probe.bucket_start, probe.probes = (now, xacts), 0
 
-    async def _close(self, probe: _Probe) -> None:
-        """Close a probe's connection; only once no query of it is in flight."""
-        if probe.connection is not None:
-            with contextlib.suppress(Exception):
-                await probe.connection.close()
-            probe.connection = None
-
     async def _forget(self, datadir: str) -> None:
         probe = self._probes.pop(datadir, None)
+        self._log_files.pop(datadir, None)
         if probe is None:
             return
         if probe.task is not None and not probe.task.done():
-            _abandon(probe)
+            abandon(probe)
             self._orphans.append(probe)  # closed once its query has drained
             return
-        _retrieve(probe.task)
-        await self._close(probe)
+        retrieve(probe.task)
+        await close(probe)
 
     async def _reap_orphans(self) -> None:
         for probe in [p for p in self._orphans if p.task is None or p.task.done()]:
             self._orphans.remove(probe)
-            _retrieve(probe.task)
-            await self._close(probe)
+            retrieve(probe.task)
+            await close(probe)
 
     async def close(self) -> None:
         """Close every connection, hung servers' included, without waiting on them.
@@ -267,7 +319,7 @@ class Monitor:
         self._probes.clear()
         self._orphans.clear()
         for probe in probes:
-            _abandon(probe)
+            abandon(probe)
         pending = [p.task for p in probes if p.task is not None and not p.task.done()]
         if pending:
             _, late = await asyncio.wait(pending, timeout=PROBE_TIMEOUT + 1)
@@ -276,51 +328,5 @@ class Monitor:
             if late:
                 await asyncio.wait(late)
         for probe in probes:
-            _retrieve(probe.task)
-            await self._close(probe)
-
-
-def _abandon(probe: _Probe) -> None:
-    """Shut down a probe's socket: a query waiting on a hung server fails at once.
-
-    Cancelling the query instead would have psycopg send a cancel request and wait
-    for it (the hung server never serves it) and log a warning on the terminal.
-    """
-    probe.abandoned = True
-    connection = probe.connection
-    if connection is None:
-        return  # still connecting: its connect timeout ends it
-    with contextlib.suppress(Exception):
-        fd = connection.pgconn.socket
-        with socket.socket(fileno=os.dup(fd)) as sock:
-            sock.shutdown(socket.SHUT_RDWR)
-
-
-def _retrieve(task: asyncio.Task[Any] | None) -> None:
-    """Take a finished task's outcome, so asyncio never warns it was not retrieved."""
-    if task is not None and task.done() and not task.cancelled():
-        task.exception()
-
-
-def _timed_out(error: BaseException) -> bool:
-    """A connection attempt the server did not answer in time (not a refusal)."""
-    from psycopg import errors
-
-    return isinstance(error, TimeoutError | errors.ConnectionTimeout)
-
-
-async def _connect(instance: PostgreSQLInstance) -> Any:
-    import psycopg
-    from psycopg.rows import dict_row
-
-    timeout = f"-c statement_timeout={int(PROBE_TIMEOUT * 1000)}"
-    conninfo = db.conninfo(instance, options=timeout, connect_timeout=int(PROBE_TIMEOUT))
-    return await psycopg.AsyncConnection.connect(conninfo, autocommit=True, row_factory=dict_row)
-
-
-def _reason(exc: BaseException) -> str:
-    """The first line of what went wrong, for a table cell."""
-    if isinstance(exc, TimeoutError):
-        return f"no answer within {PROBE_TIMEOUT:g} s"
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+            retrieve(probe.task)
+            await close(probe)

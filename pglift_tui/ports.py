@@ -1,7 +1,8 @@
-"""Who holds a port: a TCP listener, a socket file, or another instance's configuration.
+"""Who holds a port: a TCP listener, a socket file, or another server's configuration.
 
 pglift only refuses a port that is listening at creation time; a stopped instance's
-port is accepted and the clash shows at its next start. Here all three are checked.
+port is accepted and the clash shows at its next start. Here all are checked, the
+configurations of postgresql-common's clusters too (when their discovery is on).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import psutil
 
-from . import conf
+from . import conf, pgcommon
 from .models.system import find_datadirs
 from .settings import Settings
 
@@ -56,7 +57,21 @@ def holder(port: int, settings: Settings, *, exclude: Path | None = None) -> str
             continue
         if conf.configured_port(datadir) == port:
             return f"instance {version}/{name}, configured with port {port}"
+    debian = debian_holder(port, settings)
+    if debian is not None:
+        return debian
     sock = settings.socket_directory / f".s.PGSQL.{port}"
     if sock.exists() or sock.is_symlink():
         return f"socket file {sock}"
     return _tcp_listener(port)
+
+
+def debian_holder(port: int, settings: Settings) -> str | None:
+    """The Debian cluster configured with `port`, running or not, in words."""
+    if not settings.discovery.debian:
+        return None
+    for cluster in pgcommon.clusters_at(str(settings.discovery.debian_conf_root)).all():
+        if cluster.port == port:
+            where = f"{cluster.version}/{cluster.name} ({cluster.configdir})"
+            return f"Debian cluster {where}, configured with port {port}"
+    return None

@@ -183,6 +183,26 @@ class PostgreSQLSettings(_Section):
         return value
 
 
+def default_debian_root() -> Path:
+    """postgresql-common's configuration root, found as its own tools find it.
+
+    PgCommon.pm takes `PG_CLUSTER_CONF_ROOT` when it is true in Perl's sense (set,
+    not empty and not "0"), else /etc/postgresql.
+    """
+    value = os.environ.get("PG_CLUSTER_CONF_ROOT")
+    return Path(value) if value and value != "0" else Path("/etc/postgresql")
+
+
+class DiscoverySettings(_Section):
+    """Which servers besides ours the host-wide listing looks for."""
+
+    #: postgresql-common's clusters (pg_createcluster), read from their files.
+    debian: bool = True
+    #: Running postmasters no known layout owns, from the process table (read-only).
+    unmanaged: bool = True
+    debian_conf_root: Path = Field(default_factory=default_debian_root)
+
+
 class Settings(BaseSettings):
     """Where instances live and how they are made; every default works with no file."""
 
@@ -196,6 +216,7 @@ class Settings(BaseSettings):
     postgresql: PostgreSQLSettings = PostgreSQLSettings()
     #: Thresholds of the health checks (`pglift-tui check`, the dashboard's health column).
     health: HealthSettings = HealthSettings()
+    discovery: DiscoverySettings = Field(default_factory=DiscoverySettings)
 
     #: Keys of the site file this model does not handle (pglift's satellites, ...).
     ignored_keys: tuple[str, ...] = Field(default=(), exclude=True)

@@ -40,7 +40,40 @@ def make_settings(short_tmp: Path, *, pg18: bool = False) -> Any:
         state_dir=short_tmp / "s",
         lock_timeout=2,
         postgresql={"versions": versions, "default_version": "15"},
+        discovery=quiet_discovery(short_tmp),
     )
+
+
+def quiet_discovery(short_tmp: Path) -> dict[str, Any]:
+    """Discovery that sees none of this machine's servers: no Debian cluster (an empty
+    configuration root of the test's own) and no process-table scan. Tests of those
+    managers turn them on."""
+    root = short_tmp / "pgc"
+    root.mkdir(exist_ok=True)
+    return {"debian_conf_root": str(root), "unmanaged": False}
+
+
+def write_site(settings: Any, name: str = "settings.yaml", **extra: Any) -> Path:
+    """The site settings file an operator would write for `settings` (for the CLI and the
+    dashboard run as processes): its layout, versions and discovery, plus `extra` keys."""
+    import yaml
+
+    site = Path(settings.prefix).parent / name
+    data = {
+        "prefix": str(settings.prefix),
+        "run_prefix": str(settings.run_prefix),
+        "state_dir": str(settings.state_dir),
+        "lock_timeout": 1,
+        "postgresql": {
+            "versions": [
+                {"version": v.version, "bindir": str(v.bindir)} for v in settings.postgresql.versions
+            ],
+            "default_version": settings.postgresql.default_version or "15",
+        },
+        "discovery": settings.discovery.model_dump(mode="json"),
+    }
+    site.write_text(yaml.safe_dump(data | extra))
+    return site
 
 
 if os.geteuid() == 0:

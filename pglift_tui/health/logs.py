@@ -36,6 +36,14 @@ KEEP = 200
 #: A line's level: the first `WORD:  ` in it (after the prefix), as elog writes it.
 _LEVEL = re.compile(rb"\b([A-Z][A-Z0-9]*):  ")
 _COUNTED = {b"ERROR": 0, b"FATAL": 1, b"PANIC": 2}
+#: What a server says, at those levels, when it is stopped, started or told to end a
+#: session: an operator's doing, not trouble (every restart writes them, for the
+#: dashboard's own connections too).
+_ORDERED = re.compile(
+    rb"terminating (connection|walreceiver process|background worker .*) due to administrator command"
+    rb"|canceling statement due to user request"
+    rb"|the database system is (starting up|shutting down|not yet accepting connections)"
+)
 _TAIL = 64 * 1024
 #: Bytes of a file's start remembered, to tell a file truncated and refilled.
 _HEAD = 64
@@ -178,7 +186,7 @@ def _count(lines: bytes, found: list[int]) -> str | None:
         if not raw or raw.startswith(b"\t"):
             continue
         match = _LEVEL.search(raw)
-        if match is None or match[1] not in _COUNTED:
+        if match is None or match[1] not in _COUNTED or _ORDERED.search(raw, match.end()):
             continue
         found[_COUNTED[match[1]]] += 1
         last = raw[match.start() :]

@@ -14,16 +14,34 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from pathlib import Path
+from typing import Any, Literal, Protocol
 
 from .. import journal, locks
 from ..exceptions import Error, InstanceBusy
-from ..models.system import BaseInstance
+from ..settings import Settings
 
 #: The record of the last outermost action that ended in this context: its caller
 #: (`managers.pglift`) reads what happened ("unchanged") from it rather than
 #: guessing from a status read before the lock was taken.
 last_record: ContextVar[Record | None] = ContextVar("last_record", default=None)
+
+
+class Target(Protocol):
+    """What an action is taken on: an instance of ours, or another manager's server.
+
+    `qualname` names its lock file (it must not clash with another server's) and
+    `str()` names it in the journal and in messages.
+    """
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def qualname(self) -> str: ...
+
+    @property
+    def datadir(self) -> Path: ...
 
 
 def refuse_root() -> None:
@@ -46,7 +64,7 @@ class Record:
         self.result = "unchanged"
 
 
-def _journal(instance: BaseInstance, record: Record, started: float, error: BaseException | None) -> None:
+def _journal(instance: Target, record: Record, started: float, error: BaseException | None) -> None:
     last_record.set(record)
     message = None
     if error is not None:
@@ -79,12 +97,12 @@ def _waited(record: Record, asked: float) -> float:
 
 
 @asynccontextmanager
-async def action(instance: BaseInstance, name: str, *, timeout: float | None = None) -> AsyncIterator[Record]:
+async def action(instance: Target, name: str, *, timeout: float | None = None) -> AsyncIterator[Record]:
     """Refuse root, take the instance's lock, and journal the outermost call."""
     refuse_root()
     record = Record(name)
     started = time.monotonic()
-    lock = locks.instance_lock(instance.settings, instance.qualname, name, timeout)
+    lock = locks.instance_lock(instance.settings, instance.qualname, name, timeout, label=str(instance))
     try:
         outermost = await lock.__aenter__()
     except InstanceBusy as exc:
@@ -104,12 +122,12 @@ async def action(instance: BaseInstance, name: str, *, timeout: float | None = N
 
 
 @contextmanager
-def action_sync(instance: BaseInstance, name: str, *, timeout: float | None = None) -> Iterator[Record]:
+def action_sync(instance: Target, name: str, *, timeout: float | None = None) -> Iterator[Record]:
     """`action` for the spec's plain functions."""
     refuse_root()
     record = Record(name)
     started = time.monotonic()
-    lock = locks.instance_lock_sync(instance.settings, instance.qualname, name, timeout)
+    lock = locks.instance_lock_sync(instance.settings, instance.qualname, name, timeout, label=str(instance))
     try:
         outermost = lock.__enter__()
     except InstanceBusy as exc:

@@ -7,6 +7,7 @@ import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from .. import cmd, creating, ctl, db, superseded
@@ -31,11 +32,20 @@ async def poll_until(condition: Callable[[], Awaitable[bool]], timeout: float, e
 async def check_configuration(instance: system.PostgreSQLInstance, config_file: str | None = None) -> None:
     """Refuse a configuration the server would not start with (`postgres -C`, ~10 ms).
 
-    Run before a restart so a broken file never takes a running server down. The
-    server parses every parameter but loads no library: the preloaded ones are
+    Run before a restart so a broken file never takes a running server down.
+    """
+    await check_server_configuration(instance.bindir, instance.datadir, f"instance {instance}", config_file)
+
+
+async def check_server_configuration(
+    bindir: Path, datadir: Path, what: str, config_file: str | None = None
+) -> None:
+    """`check_configuration` for any server: its programs, its data directory, its main file.
+
+    The server parses every parameter but loads no library: the preloaded ones are
     looked for here.
     """
-    argv = [str(instance.bindir / "postgres"), "-D", str(instance.datadir), "-C", "shared_preload_libraries"]
+    argv = [str(bindir / "postgres"), "-D", str(datadir), "-C", "shared_preload_libraries"]
     if config_file is not None:
         argv.insert(1, f"--config-file={config_file}")
     try:
@@ -43,19 +53,17 @@ async def check_configuration(instance: system.PostgreSQLInstance, config_file: 
     except CommandError as exc:
         reasons = [line.split("LOG:", 1)[1].strip() for line in exc.stderr.splitlines() if "LOG:" in line]
         raise ConfigurationError(
-            f"instance {instance}: the configuration has errors: "
-            + ("; ".join(reasons) or exc.stderr.strip()),
+            f"{what}: the configuration has errors: " + ("; ".join(reasons) or exc.stderr.strip()),
             hint="fix postgresql.conf (or the settings asked for) and retry",
         ) from None
     libraries = _libraries(result.stdout)
     if not libraries:
         return
-    libdir = await _pkglibdir(instance)
+    libdir = await _pkglibdir(bindir)
     missing = [lib for lib in libraries if not _library_exists(libdir, lib)]
     if missing:
         raise ConfigurationError(
-            f"instance {instance}: shared_preload_libraries names {', '.join(map(repr, missing))}, "
-            f"not found in {libdir}",
+            f"{what}: shared_preload_libraries names {', '.join(map(repr, missing))}, not found in {libdir}",
             hint="install the extension's package, or remove it from shared_preload_libraries",
         )
 
@@ -68,8 +76,8 @@ def _libraries(value: str) -> list[str]:
 _libdirs: dict[str, str] = {}
 
 
-async def _pkglibdir(instance: system.PostgreSQLInstance) -> str:
-    bindir = str(instance.bindir)
+async def _pkglibdir(bin_path: Path) -> str:
+    bindir = str(bin_path)
     if bindir not in _libdirs:
         try:
             found = (

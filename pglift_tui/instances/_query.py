@@ -74,14 +74,23 @@ def list_item(
 
 async def ls(settings: Settings, *, version: str | None = None) -> AsyncIterator[interface.InstanceListItem]:
     """Yield every instance found on disk, optionally of one version only."""
-    refuse_root()
     if version is not None:
+        refuse_root()
         binaries.check_version(settings, version)
+    for item in items(settings, version=version):
+        yield item
+
+
+def items(settings: Settings, *, version: str | None = None) -> list[interface.InstanceListItem]:
+    """The rows of `ls`, at once: what `ls` yields and our manager lists on every refresh."""
+    refuse_root()
     diverged = replication.diverged(settings)
     cut_off = creating.cut_off(settings)
-    for found_version, name, datadir in system.find_datadirs(settings):
-        if version is None or found_version == version:
-            yield list_item(found_version, name, datadir, diverged, cut_off)
+    return [
+        list_item(found_version, name, datadir, diverged, cut_off)
+        for found_version, name, datadir in system.find_datadirs(settings)
+        if version is None or found_version == version
+    ]
 
 
 async def _checksums_from_control(instance: system.Instance) -> bool | None:

@@ -96,3 +96,17 @@ class Manager(Protocol):
         ...
 
     def files(self, item: InstanceListItem) -> ServerFiles: ...
+
+    async def describe(self, item: InstanceListItem) -> dict[str, Any]:
+        """What `get` prints: the manifest for ours; its shape where it fits for others."""
+        ...
+
+
+def lock_qualname(item: InstanceListItem) -> str:
+    """The name of the lock an action on `item` takes (`locks.lock_path`), for "busy" marks.
+
+    Ours keep pglift's `15-main`; other managers' start with their name, so they
+    cannot clash with ours, whose names start with a digit.
+    """
+    base = f"{item.version}-{item.name}"
+    return base if item.manager == "pglift" else f"{item.manager}-{base}"

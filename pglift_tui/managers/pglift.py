@@ -11,10 +11,10 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
-from .. import db, inspect, instances, replication
-from ..instances._action import Record, last_record, refuse_root
+from .. import db, inspect, instances
+from ..instances import _query
+from ..instances._action import Record, last_record
 from ..instances._action import _journal as journal_action
-from ..instances._query import list_item
 from ..models import interface, system
 from ..models.interface import InstanceListItem, ManagerName
 from ..settings import Settings
@@ -131,18 +131,15 @@ class PgliftManager:
         self.settings = settings
 
     def discover(self) -> list[InstanceListItem]:
-        refuse_root()
-        diverged = replication.diverged(self.settings)
-        return [
-            list_item(version, name, datadir, diverged)
-            for version, name, datadir in system.find_datadirs(self.settings)
-        ]
+        return _query.items(self.settings)
 
     def instance(self, item: InstanceListItem) -> system.Instance:
         return system.Instance.system_lookup(item.name, item.version, self.settings)
 
     def can(self, action: str, item: InstanceListItem) -> Refusal | None:
         running = item.status == "running"
+        if item.incomplete and action not in ("drop", "stop"):
+            return Refusal(item.incomplete)
         if action == "start":
             if item.superseded_by:
                 return Refusal(f"superseded by {item.superseded_by} (upgraded): start the new one")
@@ -172,6 +169,10 @@ class PgliftManager:
 
     def conninfo(self, item: InstanceListItem, **extra: Any) -> str:
         return db.conninfo(system.PostgreSQLInstance(item.name, item.version, self.settings), **extra)
+
+    async def describe(self, item: InstanceListItem) -> dict[str, Any]:
+        manifest = await instances.get(self.instance(item))
+        return manifest.model_dump(mode="json")
 
     def files(self, item: InstanceListItem) -> ServerFiles:
         instance = system.PostgreSQLInstance(item.name, item.version, self.settings)

@@ -169,6 +169,18 @@ class InstanceListItem(BaseModel):
         """The one identity of a server across managers and hosts ("15/main" for ours here)."""
         return item_key(self.host, self.manager, self.version, self.name)
 
+    @property
+    def state_word(self) -> str:
+        """The one word for its state wherever it is shown (the dashboard, the CLI's table);
+        JSON keeps pglift's `status` ("not running")."""
+        if self.incomplete:
+            return "incomplete"
+        if self.status == "running":
+            return self.phase if self.phase in ("starting", "stopping") else "running"
+        if self.status == "crashed":
+            return "crashed"
+        return "superseded" if self.superseded_by else "stopped"
+
 
 class PGSetting(BaseModel):
     """A row of the server's `pg_settings` view."""

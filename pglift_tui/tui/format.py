@@ -115,16 +115,12 @@ def sparkline(points: tuple[float, ...], width: int, top: float | None = None) -
 
 
 def state_word(item: InstanceListItem) -> str:
-    """The one word for a server's state, wherever it is shown (the table, the CLI)."""
-    if item.status == "running":
-        return item.phase if item.phase in ("starting", "stopping") else "running"
-    if item.status == "crashed":
-        return "crashed"
-    return "superseded" if item.superseded_by else "stopped"
+    return item.state_word
 
 
 _STATE_STYLE = {"running": "running", "starting": "transition", "stopping": "transition",
-                "crashed": "crashed", "superseded": "stopped", "stopped": "stopped"}  # fmt: skip
+                "crashed": "crashed", "superseded": "stopped", "stopped": "stopped",
+                "incomplete": "crashed"}  # fmt: skip
 
 
 def status(view: InstanceView, action: str | None) -> Cell:

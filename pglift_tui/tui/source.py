@@ -62,7 +62,7 @@ class LiveSource:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.host = Host(settings)
-        self.monitor = Monitor(settings)
+        self.monitor = Monitor(settings, host=self.host)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._actions: set[concurrent.futures.Future[Outcome]] = set()

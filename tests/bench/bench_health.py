@@ -39,10 +39,11 @@ from pglift_tui.health import HealthSettings, evaluate, parse, with_probe
 from pglift_tui.health import disk as health_disk
 from pglift_tui.health import logs as health_logs
 from pglift_tui.health.runner import targets
-from pglift_tui.monitor import PROBE
+from pglift_tui.probe import figures_sql
 from tests.bench.fleet import Fleet
 
 BASE_PORT = 36500
+PROBE = figures_sql(150000)  # the dashboard's figures alone, on PostgreSQL 15
 CHECK_PGACTIVITY = "/usr/lib/nagios/plugins/check_pgactivity"
 #: The services of check_pgactivity that match our checks, with thresholds where it needs them.
 SERVICES: dict[str, list[str]] = {

@@ -11,23 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-import yaml
 
-from ..conftest import PG15
+from ..conftest import write_site
 
 
 def site_file(settings: Any, **extra: Any) -> Path:
     """A settings file for `settings`, as an operator would write it, for the CLI."""
-    site = Path(settings.prefix).parent / "settings.yaml"
-    data = {
-        "prefix": str(settings.prefix),
-        "run_prefix": str(settings.run_prefix),
-        "state_dir": str(settings.state_dir),
-        "lock_timeout": 1,
-        "postgresql": {"versions": [{"version": "15", "bindir": str(PG15)}]},
-    }
-    site.write_text(yaml.safe_dump(data | extra))
-    return site
+    return write_site(settings, **extra)
 
 
 def cli_env(settings: Any, **extra: Any) -> dict[str, str]:

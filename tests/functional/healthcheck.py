@@ -9,29 +9,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from pglift_tui.health import Finding, HealthSettings, runner
+
+from ..conftest import write_site
 
 
 def site_file(settings: Any, health: dict[str, Any] | None = None) -> Path:
     """A site settings file for `settings`, with `health` thresholds."""
-    site = Path(settings.prefix).parent / "health-site.yaml"
-    layout = {
-        "prefix": str(settings.prefix),
-        "run_prefix": str(settings.run_prefix),
-        "state_dir": str(settings.state_dir),
-        "lock_timeout": 1,
-        "postgresql": {
-            "versions": [
-                {"version": v.version, "bindir": str(v.bindir)} for v in settings.postgresql.versions
-            ],
-            "default_version": "15",
-        },
-        "health": health or {},
-    }
-    site.write_text(yaml.safe_dump(layout))
-    return site
+    return write_site(settings, "health-site.yaml", health=health or {})
 
 
 def check(

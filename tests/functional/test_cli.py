@@ -11,23 +11,13 @@ from typing import Any
 
 import yaml
 
-from ..conftest import PG15, free_port
+from ..conftest import free_port, write_site
 
 
 def cli(settings: Any, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     site = Path(settings.prefix).parent / "settings.yaml"
     if not site.exists():
-        site.write_text(
-            yaml.safe_dump(
-                {
-                    "prefix": str(settings.prefix),
-                    "run_prefix": str(settings.run_prefix),
-                    "state_dir": str(settings.state_dir),
-                    "lock_timeout": 1,
-                    "postgresql": {"versions": [{"version": "15", "bindir": str(PG15)}]},
-                }
-            )
-        )
+        write_site(settings)
     env = {**os.environ, "PGLIFT_TUI_SETTINGS": str(site)}
     return subprocess.run(
         [sys.executable, "-m", "pglift_tui", *args],
@@ -115,7 +105,7 @@ def test_without_a_terminal_the_dashboard_prints_the_table(settings: Any, short_
         "quiet",
         "15",
         str(yaml.safe_load(manifest.read_text())["port"]),
-        "not",
+        "stopped",
     ]
 
 
@@ -134,7 +124,7 @@ def test_standby_promote_and_drop_from_the_command_line(settings: Any, short_tmp
 
     refused = cli(settings, "promote", "prim")
     assert refused.returncode == 1
-    assert "is a primary, not a standby" in refused.stderr
+    assert "a primary: there is nothing to promote" in refused.stderr
     refused = cli(settings, "drop", "prim", "--yes")
     assert refused.returncode == 1
     assert "live standby(s): stby" in refused.stderr

@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from pglift_tui import db, instances
-from pglift_tui.health import HEALTH_SQL, parse, with_probe
+from pglift_tui.health import HEALTH_SQL, parse
 from pglift_tui.models import interface, system
-from pglift_tui.monitor import PROBE
+from pglift_tui.probe import probe_sql
 
 from ..conftest import MakeInstance, free_port, make_settings
 from .healthcheck import check_json, only
@@ -25,7 +25,7 @@ async def test_the_one_query_on_15_and_18(short_tmp: Path) -> None:
         async with db.connect(instance) as idle, db.connect(instance) as cnx:
             await idle.execute("BEGIN")
             await idle.execute("SELECT 42")
-            for sql in (HEALTH_SQL, with_probe(PROBE)):
+            for sql in (HEALTH_SQL, probe_sql(cnx.info.server_version)):
                 row = await (await cnx.execute(sql)).fetchone()
                 assert row is not None
                 m = parse(row)
@@ -36,7 +36,9 @@ async def test_the_one_query_on_15_and_18(short_tmp: Path) -> None:
                 assert [(s.name, s.active, s.slot_type) for s in m.slots] == [("kept", False, "physical")]
                 assert m.wraparound is not None and m.pending_restart == ()
             # The probe's own columns are still there, beside the health column.
-            assert {"connections", "xacts", "standbys", "health"} <= set(row)
+            assert {"xacts", "active", "waiting", "wal_position", "checkpoints", "standbys", "health"} <= set(
+                row
+            )
     code, findings = check_json(settings, "--version", "18", health={"idle_in_transaction": {"warning": 0}})
     assert code == 0 and findings == []  # the session ended with its connection
     async with db.connect(system.Instance.system_lookup("v18", "18", settings)) as idle:
@@ -53,7 +55,9 @@ async def test_a_standby_behind_its_primary(make_instance: MakeInstance, setting
     standby = await make_instance(
         "stby",
         standby={
-            "primary_conninfo": f"host={primary.live_socket_directory()} port={primary.port} user=replication",
+            "primary_conninfo": (
+                f"host={primary.live_socket_directory()} port={primary.port} user=replication"
+            ),
             "slot": "stby",
         },
     )

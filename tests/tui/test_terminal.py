@@ -13,9 +13,8 @@ from typing import Any
 
 import psutil
 import pytest
-import yaml
 
-from ..conftest import PG15
+from ..conftest import write_site
 
 
 class Tmux:
@@ -64,17 +63,7 @@ def tmux(short_tmp: Path) -> Iterator[Tmux]:
 
 @pytest.fixture
 def site(settings: Any, short_tmp: Path) -> dict[str, str]:
-    path = short_tmp / "settings.yaml"
-    path.write_text(
-        yaml.safe_dump(
-            {
-                "prefix": str(settings.prefix),
-                "run_prefix": str(settings.run_prefix),
-                "state_dir": str(settings.state_dir),
-                "postgresql": {"versions": [{"version": "15", "bindir": str(PG15)}]},
-            }
-        )
-    )
+    path = write_site(settings)
     return {"PGLIFT_TUI_SETTINGS": str(path), "TERM": "xterm-256color", "LANG": "C.UTF-8"}
 
 

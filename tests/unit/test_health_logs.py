@@ -112,3 +112,19 @@ def test_disk_space_once_per_file_system_named_as_df_names_it(tmp_path: Path) ->
     ).stdout.split()
     assert (fs.mount, fs.holds, fs.label) == (df[-3], ("data", "WAL"), "data and WAL")
     assert fs.total == int(df[-1]) and 0 <= fs.free_percent <= 100
+
+
+def test_what_a_stop_or_an_operator_writes_is_not_trouble(tmp_path: Path) -> None:
+    log = tmp_path / "15-main-start.log"
+    log.write_text("")
+    watch = LogWatch()
+    watch.look("15/main", [log], 300, 1000.0)  # the first look starts at the end
+    log.write_text(
+        "2026-12-01 10:00:00 UTC [10] FATAL:  terminating connection due to administrator command\n"
+        "2026-12-01 10:00:00 UTC [11] FATAL:  the database system is shutting down\n"
+        "2026-12-01 10:00:01 UTC [12] FATAL:  the database system is starting up\n"
+        "2026-12-01 10:00:02 UTC [13] ERROR:  canceling statement due to user request\n"
+        "2026-12-01 10:00:03 UTC [14] ERROR:  relation \"nope\" does not exist\n"
+    )
+    counts = watch.look("15/main", [log], 300, 1001.0)
+    assert (counts.error, counts.fatal, counts.panic) == (1, 0, 0)
