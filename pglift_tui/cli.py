@@ -69,6 +69,10 @@ def _parser() -> argparse.ArgumentParser:
         cmd.add_argument("--version", dest="pg_version", metavar="V")
         if name in ("stop", "restart"):
             cmd.add_argument("--mode", choices=("smart", "fast", "immediate"), default="fast")
+        if name == "stop":
+            cmd.add_argument(
+                "--timeout", type=float, default=60.0, metavar="SECONDS", help="how long to wait (default 60)"
+            )
         if name == "drop":
             cmd.add_argument(
                 "--force", action="store_true", help="drop a primary even though standbys stream from it"
@@ -242,7 +246,7 @@ async def _lifecycle(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "start":
         await instances.start(instance)
     elif args.command == "stop":
-        await instances.stop(instance, mode=args.mode)
+        await instances.stop(instance, mode=args.mode, timeout=args.timeout)
     elif args.command == "restart":
         await instances.restart(instance, mode=args.mode)
     elif args.command == "promote":

@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from .. import cmd, creating, ctl, db, superseded
-from ..exceptions import CommandError, ConfigurationError, InstanceStateError
+from ..exceptions import CommandError, ConfigurationError, InstanceNotFound, InstanceStateError
 from ..models import system
 from ._action import action, refuse_root
 
@@ -117,6 +117,11 @@ async def start(
         os.execv(postgres, [postgres, "-D", str(instance.datadir)])  # noqa: S606
     async with action(instance, "start") as record:
         creating.refuse(instance.settings, instance.qualname, "start")
+        if not instance.exists():
+            raise InstanceNotFound(
+                f"instance {instance}: no cluster in {instance.datadir} (it was removed?)",
+                hint="restore the data directory, or drop the instance",
+            )
         st = instance.status()
         if st.status == "running":
             record.unchanged()
@@ -178,6 +183,15 @@ async def reload(instance: system.PostgreSQLInstance) -> None:
     async with action(instance, "reload"):
         if instance.status().status != "running":
             raise InstanceStateError(f"instance {instance} is not running", hint="start it first")
+        # The server's own parser first: a file it cannot parse at all is refused whole on
+        # reload, leaving pg_conf_load_time as it was, so no reload would ever be seen.
+        try:
+            await check_configuration(instance)
+        except ConfigurationError as exc:
+            raise ConfigurationError(
+                exc.message.replace("the configuration has errors", "the configuration was not reloaded"),
+                hint="it keeps running with its previous values; fix the file and reload again",
+            ) from None
         async with db.connect(instance) as cnx:
             cur = await cnx.execute("SELECT pg_conf_load_time() AS t")
             before = (await cur.fetchone() or {})["t"]
