@@ -19,7 +19,10 @@ from pydantic import BaseModel
 from .fs import ensure_private_dir
 from .settings import Settings
 
-_SECRET_RE = re.compile(r"(password\s*[=:]\s*)('[^']*'|\S+)", re.I)
+#: A password assignment (`password=`, `password:`, a URI's `?password=`) or a URI's
+#: user info (`postgresql://user:secret@host`): the secret part is masked.
+_SECRET_RE = re.compile(r"(password\s*[=:]\s*)('[^']*'|[^\s&]+)", re.I)
+_USERINFO_RE = re.compile(r"(://[^/@:\s]*:)([^/@\s]+)(@)")
 _CHUNK = 64 * 1024
 
 
@@ -38,7 +41,7 @@ class Event(BaseModel):
 
 def redact(text: str) -> str:
     """Mask anything that looks like a password assignment (defence in depth)."""
-    return _SECRET_RE.sub(r"\1********", text)
+    return _USERINFO_RE.sub(r"\1********\3", _SECRET_RE.sub(r"\1********", text))
 
 
 def append(settings: Settings, event: Event) -> None:
