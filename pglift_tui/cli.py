@@ -366,11 +366,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.reset and not args.demo:
         print("error: --reset only applies to --demo", file=sys.stderr)
         return EXIT_USAGE
-    cli_report.show_notices()
     if os.geteuid() == 0:
         print("error: pglift-tui must not run as root: PostgreSQL refuses to run as root", file=sys.stderr)
         print(f"hint: {cli_report.root_hint()}", file=sys.stderr)
         return EXIT_FAILED
+    cli_report.show_notices()
     try:
         settings = _settings(args)
         if settings.ignored_keys:
