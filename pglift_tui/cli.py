@@ -72,6 +72,10 @@ def _parser() -> argparse.ArgumentParser:
         _manager_option(cmd)
         if name in ("stop", "restart"):
             cmd.add_argument("--mode", choices=("smart", "fast", "immediate"), default="fast")
+        if name == "stop":
+            cmd.add_argument(
+                "--timeout", type=float, default=60.0, metavar="SECONDS", help="how long to wait (default 60)"
+            )
         if name == "drop":
             cmd.add_argument(
                 "--force", action="store_true", help="drop a primary even though standbys stream from it"
@@ -267,7 +271,7 @@ async def _apply(args: argparse.Namespace, settings: Settings) -> int:
 async def _lifecycle(args: argparse.Namespace, settings: Settings) -> int:
     """start, stop, restart, reload, promote, drop: through `Host.run`, whoever manages NAME."""
     host, item = _resolve(args, settings)
-    options = {key: getattr(args, key) for key in ("mode", "force") if hasattr(args, key)}
+    options = {key: getattr(args, key) for key in ("mode", "force", "timeout") if hasattr(args, key)}
     plan = await _confirm_drop(args, host, item) if args.command == "drop" else []
     outcome = await host.run(args.command, item.key, **options)
     if plan and outcome.changed:
@@ -400,11 +404,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.reset and not args.demo:
         print("error: --reset only applies to --demo", file=sys.stderr)
         return EXIT_USAGE
-    cli_report.show_notices()
     if os.geteuid() == 0:
         print("error: pglift-tui must not run as root: PostgreSQL refuses to run as root", file=sys.stderr)
         print(f"hint: {cli_report.root_hint()}", file=sys.stderr)
         return EXIT_FAILED
+    cli_report.show_notices()
     try:
         settings = _settings(args)
         if settings.ignored_keys:

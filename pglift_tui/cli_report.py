@@ -91,7 +91,6 @@ def show_notices() -> None:
     if not any(isinstance(h, _Notices) for h in logger.handlers):
         logger.addHandler(_Notices())
     logger.setLevel(logging.INFO)
-    logger.propagate = False
 
 
 def report(exc: BaseException) -> int:

@@ -314,11 +314,14 @@ def staged(path: Path, text: str) -> Iterator[Path]:
         mode = 0o600
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fchmod(f.fileno(), mode)
-            os.fsync(f.fileno())
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+                f.flush()
+                os.fchmod(f.fileno(), mode)
+                os.fsync(f.fileno())
+        except OSError as exc:  # a full disk: say which file could not be written
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
         yield Path(tmp)
         os.replace(tmp, path)
     except BaseException:

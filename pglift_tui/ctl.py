@@ -49,7 +49,7 @@ LOG_TAIL = 20
 
 
 @contextmanager
-def _postmaster(instance: PostgreSQLInstance) -> Iterator[tuple[int, PidFile] | None]:
+def _postmaster(instance: Server) -> Iterator[tuple[int, PidFile] | None]:
     """A pidfd on the instance's proven postmaster, or None if it is not running."""
     pidfile = read_pidfile(instance.datadir / PIDFILE)
     if not isinstance(pidfile, PidFile):
@@ -100,7 +100,8 @@ async def stop(
     """
     with _postmaster(instance) as found:
         if found is None:
-            await wait_orphans(instance)
+            if await wait_orphans(instance, until_proven=True):
+                return await stop(instance, mode, wait=wait, timeout=timeout)
             return False
         pidfd, pidfile = found
         try:
@@ -144,15 +145,23 @@ def orphans(instance: Server) -> list[int]:
     return [proc.pid for proc in server_processes(instance.datadir)]
 
 
-async def wait_orphans(instance: Server, timeout: float = ORPHAN_TIMEOUT) -> None:
+async def wait_orphans(
+    instance: Server, timeout: float = ORPHAN_TIMEOUT, *, until_proven: bool = False
+) -> bool:
     """Wait for server processes that no proven postmaster owns to leave the data directory.
 
     After a crash they notice their parent is gone and exit within moments; they
     hold the dead server's shared memory meanwhile. Still there at the deadline, they
-    are an error: nothing is signalled, started or deleted under them.
+    are an error: nothing is signalled, started or deleted under them. With
+    `until_proven`, a postmaster that proves itself meanwhile (one starting, whose pid
+    file was not written yet) ends the wait: True, for the caller to stop it.
     """
     deadline = time.monotonic() + timeout
     while left := await asyncio.to_thread(orphans, instance):
+        if until_proven:
+            with _postmaster(instance) as found:
+                if found is not None:
+                    return True
         if time.monotonic() > deadline:
             raise InstanceStateError(
                 f"instance {instance}: postgres processes {', '.join(map(str, left))} run in "
@@ -160,6 +169,7 @@ async def wait_orphans(instance: Server, timeout: float = ORPHAN_TIMEOUT) -> Non
                 hint="a crashed server's children, or a changed clock: check them with ps, stop them, retry",
             )
         await asyncio.sleep(0.05)
+    return False
 
 
 def clear_stale_pidfile(instance: Server) -> str | None:

@@ -60,18 +60,27 @@ class PortInUse(ConfigurationError):
 
 
 _ERROR_MARKS = ("error:", "FATAL:", "PANIC:", "ERROR:")
+#: Words of a line that says why when none is marked as an error (a shell's, say): the
+#: system's own reasons first, then any "could not" ("pg_ctl: could not start server").
+_CAUSES = (
+    ("Permission denied", "No space left", "No such file", "Read-only file system"),
+    ("could not", "cannot"),
+)
 
 
 def _reason(output: str) -> str | None:
-    """The line that says why: the last one marked as an error, else the last one.
+    """The line that says why: the last one marked as an error, else one naming a cause.
 
     Programs go on talking after the error (initdb: "removing contents of data
-    directory"), so the last line is often clean-up, not the cause.
+    directory"; pg_ctl: "Examine the log output."), so the last line is often
+    clean-up or advice, not the cause.
     """
     lines = [line.strip() for line in output.splitlines() if line.strip()]
-    marked = [line for line in lines if any(mark in line for mark in _ERROR_MARKS)]
-    found = marked or lines
-    return found[-1] if found else None
+    for marks in (_ERROR_MARKS, *_CAUSES):
+        marked = [line for line in lines if any(mark in line for mark in marks)]
+        if marked:
+            return marked[-1]
+    return lines[-1] if lines else None
 
 
 class CommandError(Error):

@@ -158,7 +158,7 @@ class Host:
         if refusal is not None:
             if refusal.noop:
                 return Outcome(refusal.reason, changed=False)
-            raise InstanceStateError(f"{key}: cannot {action}: {refusal.reason}")
+            raise InstanceStateError(f"{key}: cannot {action}: {refusal.reason}", hint=refusal.hint)
         return await manager.run(action, item, options)
 
     def conninfo(self, item: InstanceListItem, **extra: Any) -> str:

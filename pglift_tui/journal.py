@@ -23,7 +23,10 @@ from pydantic import BaseModel
 from .fs import ensure_private_dir
 from .settings import Settings
 
-_SECRET_RE = re.compile(r"(password\s*[=:]\s*)('[^']*'|\S+)", re.I)
+#: A password assignment (`password=`, `password:`, a URI's `?password=`) or a URI's
+#: user info (`postgresql://user:secret@host`): the secret part is masked.
+_SECRET_RE = re.compile(r"(password\s*[=:]\s*)('[^']*'|[^\s&]+)", re.I)
+_USERINFO_RE = re.compile(r"(://[^/@:\s]*:)([^/@\s]+)(@)")
 #: SQL's form, `PASSWORD 'x'` (ALTER ROLE, user mappings), also cut short in a query's text.
 _SQL_SECRET_RE = re.compile(r"(password\s+)(E?'(?:[^']|'')*'?)", re.I)
 _CHUNK = 64 * 1024
@@ -46,7 +49,8 @@ class Event(BaseModel):
 
 def redact(text: str) -> str:
     """Mask anything that looks like a password assignment (defence in depth)."""
-    return _SQL_SECRET_RE.sub(r"\1'********'", _SECRET_RE.sub(r"\1********", text))
+    masked = _USERINFO_RE.sub(r"\1********\3", _SECRET_RE.sub(r"\1********", text))
+    return _SQL_SECRET_RE.sub(r"\1'********'", masked)
 
 
 def append(settings: Settings, event: Event) -> None:

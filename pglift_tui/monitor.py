@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from . import locks
-from .health import FailedStart, Finding, Measurements, Unreachable, parse
+from .health import FailedStart, Finding, Measurements, Report, Unreachable, parse
 from .health import logs as health_logs
 from .health import runner as health_runner
 from .health import state as health_state
@@ -95,6 +95,8 @@ class Monitor:
         self._logs = health_logs.LogWatch()
         self._log_files: dict[str, tuple[float, tuple[Path, ...]]] = {}
         self._failed_starts: tuple[tuple[int, int], dict[str, FailedStart]] | None = None
+        #: The last report of each server, kept while an action holds its lock.
+        self._reports: dict[str, Report] = {}
 
     async def snapshot(self) -> list[InstanceView]:
         items = self.host.ls()
@@ -145,13 +147,26 @@ class Monitor:
             window = thresholds.log_errors.window
             counts = {t.key: self._logs.look(t.key, t.log_files, window, now) for t in targets}
         starts = self._starts([t for t in targets if t.item.status == "not running"])
-        reports = [
-            health_runner.report(
-                target, measured.get(str(target.item.datadir)), counts.get(target.key), thresholds,
-                failed_start=starts.get(str(target.item.datadir)),
+        reports = []
+        for target in targets:
+            datadir = str(target.item.datadir)
+            last = self._reports.get(datadir)
+            if holders[datadir] and last is not None:
+                # Being operated on (a restart, an upgrade, here or elsewhere): what a probe
+                # sees meanwhile is that action, not trouble; judged again once it ends.
+                reports.append(last)
+                continue
+            report = health_runner.report(
+                target,
+                measured.get(datadir),
+                counts.get(target.key),
+                thresholds,
+                failed_start=starts.get(datadir),
             )
-            for target in targets
-        ]  # fmt: skip
+            self._reports[datadir] = report
+            reports.append(report)
+        for gone in self._reports.keys() - holders.keys():
+            del self._reports[gone]
         health_state.record(self.settings, reports, complete=True, now=now)
         muted = health_state.acknowledged(self.settings)
         return [

@@ -11,11 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from .. import cmd, creating, ctl, db, superseded
-from ..exceptions import CommandError, ConfigurationError, InstanceStateError
+from ..exceptions import CommandError, ConfigurationError, InstanceNotFound, InstanceStateError
 from ..models import system
 from ._action import action, refuse_root
 
 RELOAD_TIMEOUT = 10.0
+#: What the server's parser says of a file it cannot read through at all.
+_UNREADABLE = ("syntax error", "could not open configuration", "nested too deeply", "could not read")
 #: How often a wait on the server's state (reloaded, promoted) asks again.
 POLL = 0.02
 
@@ -125,6 +127,11 @@ async def start(
         os.execv(postgres, [postgres, "-D", str(instance.datadir)])  # noqa: S606
     async with action(instance, "start") as record:
         creating.refuse(instance.settings, instance.qualname, "start")
+        if not instance.exists():
+            raise InstanceNotFound(
+                f"instance {instance}: no cluster in {instance.datadir} (it was removed?)",
+                hint="restore the data directory, or drop the instance",
+            )
         st = instance.status()
         if st.status == "running":
             record.unchanged()
@@ -186,6 +193,18 @@ async def reload(instance: system.PostgreSQLInstance) -> None:
     async with action(instance, "reload"):
         if instance.status().status != "running":
             raise InstanceStateError(f"instance {instance} is not running", hint="start it first")
+        # The server's own parser first: a file it cannot read through (a syntax error, a
+        # missing include) is refused whole on reload and pg_conf_load_time stays as it
+        # was, so no reload would ever be seen. Bad values are reported after the reload,
+        # from pg_file_settings, with their file and line.
+        try:
+            await check_configuration(instance)
+        except ConfigurationError as exc:
+            if any(words in exc.message for words in _UNREADABLE):
+                raise ConfigurationError(
+                    exc.message.replace("the configuration has errors", "the configuration was not reloaded"),
+                    hint="it keeps running with its previous values; fix the file and reload again",
+                ) from None
         async with db.connect(instance) as cnx:
             cur = await cnx.execute("SELECT pg_conf_load_time() AS t")
             before = (await cur.fetchone() or {})["t"]

@@ -43,6 +43,8 @@ class Refusal:
     #: It would change nothing ("already running"): a bulk action reports it as that
     #: row's outcome instead of failing, and a single key is only dimmed.
     noop: bool = False
+    #: How to get past it, when there is a way.
+    hint: str | None = None
 
 
 @dataclass(frozen=True)

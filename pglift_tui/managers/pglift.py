@@ -37,7 +37,10 @@ async def _start(instance: system.Instance, options: dict[str, Any]) -> Outcome:
 async def _stop(instance: system.Instance, options: dict[str, Any]) -> Outcome:
     mode = options.get("mode", "fast")
     last_record.set(None)
-    await instances.stop(instance, mode=mode)
+    if "timeout" in options:
+        await instances.stop(instance, mode=mode, timeout=float(options["timeout"]))
+    else:
+        await instances.stop(instance, mode=mode)
     return Outcome("already stopped", changed=False) if _unchanged() else Outcome(f"stopped ({mode})")
 
 
@@ -139,7 +142,11 @@ class PgliftManager:
     def can(self, action: str, item: InstanceListItem) -> Refusal | None:
         running = item.status == "running"
         if item.incomplete and action not in ("drop", "stop"):
-            return Refusal(item.incomplete)
+            return Refusal(
+                f"it is incomplete: {item.incomplete}",
+                hint="apply its manifest again (what was made is removed first, then it is created), "
+                "or drop it",
+            )
         if action == "start":
             if item.superseded_by:
                 return Refusal(f"superseded by {item.superseded_by} (upgraded): start the new one")

@@ -166,3 +166,25 @@ def test_parse_pidfile_refuses_impossible_pids(tmp_path: Path) -> None:
     assert parse_pidfile("2147483647\n/d\n1\n") is not None
     for pid in ("2147483648", "0", "-1", "9" * 30):
         assert parse_pidfile(f"{pid}\n/d\n1\n") is None, pid
+
+
+async def test_stop_waits_for_a_pid_file_being_written_then_stops_the_server(make_instance: Any) -> None:
+    """The window of a starting server: its postmaster runs, its pid file is still empty.
+
+    A rollback stops a server whose start it interrupted; the stop must wait for the
+    file to prove the postmaster and stop it, not give up and leave it running.
+    """
+    import asyncio
+
+    instance = await make_instance()
+    pid = instance.status().pid
+    pidfile = instance.datadir / "postmaster.pid"
+    written = pidfile.read_text()
+    pidfile.write_text("")
+    stopping = asyncio.create_task(ctl.stop(instance, "fast"))
+    await asyncio.sleep(0)  # a turn of the loop: the stop is waiting on the processes now
+    assert not stopping.done()
+    pidfile.write_text(written)  # as the postmaster does a moment after creating it
+    assert await stopping is True
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    assert instance.status().status == "not running"

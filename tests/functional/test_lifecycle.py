@@ -152,8 +152,9 @@ async def test_concurrent_actions_in_one_process_run_one_at_a_time(
     async with locks.instance_lock(settings, instance.qualname, "test"):
         # A task of its own context: tasks made here would inherit this one's held lock.
         waiting = asyncio.create_task(instances.restart(instance), context=contextvars.Context())
-        waited = "waiting for 15/main: test by pid"
-        await wait_for(lambda: _logged(caplog, waited), what="the restart to wait")
+        await wait_for(
+            lambda: _logged(caplog, "waiting for 15/main: test by pid"), what="the restart to wait"
+        )
         assert instance.status().pid == pids[0] and not waiting.done()
     await waiting
     pids.append(instance.status().pid)

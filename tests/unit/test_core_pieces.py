@@ -129,3 +129,35 @@ async def test_lock_is_reentrant_and_exclusive(tmp_path: Path) -> None:
         with pytest.raises(InstanceBusy, match=r"15/a: busy: first by pid \d+"):
             await task
     assert json.loads(locks.lock_path(settings, "15-a").read_text() or "null") is None
+
+
+def test_journal_redacts_passwords_in_uris_too() -> None:
+    for text, kept in (
+        ("could not reach postgresql://u:hunter2@h/db", "postgresql://u:********@h/db"),
+        ("bad postgresql://u@h/db?sslmode=x&password=hunter2&a=b", "password=********&a=b"),
+        ("password: hunter2", "password: ********"),
+    ):
+        redacted = journal.redact(text)
+        assert "hunter2" not in redacted and kept in redacted, redacted
+
+
+def test_an_unexpected_error_is_two_lines_and_a_traceback_only_on_demand(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pglift_tui import cli_report
+
+    monkeypatch.delenv(cli_report.DEBUG_ENV, raising=False)
+    assert cli_report.report(RuntimeError("boom\nsecond line")) == 1
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        "error: unexpected RuntimeError: boom",
+        f"hint: this is a fault of pglift-tui; {cli_report.DEBUG_ENV}=1 shows where it happened",
+    ]
+    assert cli_report.report(PermissionError(13, "Permission denied", "/srv/x")) == 1
+    assert capsys.readouterr().err.startswith("error: Permission denied: /srv/x\nhint: ")
+    monkeypatch.setenv(cli_report.DEBUG_ENV, "1")
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError as exc:
+        cli_report.report(exc)
+    assert "Traceback (most recent call last)" in capsys.readouterr().err

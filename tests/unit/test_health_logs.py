@@ -124,7 +124,7 @@ def test_what_a_stop_or_an_operator_writes_is_not_trouble(tmp_path: Path) -> Non
         "2026-12-01 10:00:00 UTC [11] FATAL:  the database system is shutting down\n"
         "2026-12-01 10:00:01 UTC [12] FATAL:  the database system is starting up\n"
         "2026-12-01 10:00:02 UTC [13] ERROR:  canceling statement due to user request\n"
-        "2026-12-01 10:00:03 UTC [14] ERROR:  relation \"nope\" does not exist\n"
+        '2026-12-01 10:00:03 UTC [14] ERROR:  relation "nope" does not exist\n'
     )
     counts = watch.look("15/main", [log], 300, 1001.0)
     assert (counts.error, counts.fatal, counts.panic) == (1, 0, 0)
