@@ -141,6 +141,8 @@ class Host:
             ) from None
 
     def can(self, action: str, item: InstanceListItem) -> Refusal | None:
+        if action == "acknowledge":
+            return None  # the host's health state, whoever manages the server
         return self.manager(item).can(action, item)
 
     async def run(self, action: str, key: str, **options: Any) -> Outcome:
@@ -153,6 +155,8 @@ class Host:
             manifest: interface.Instance = options["manifest"]
             return await self.pglift.create(manifest)
         item = self.find(key)
+        if action == "acknowledge":
+            return self._acknowledge(item, options["findings"])
         manager = self.manager(item)
         refusal = manager.can(action, item)
         if refusal is not None:
@@ -160,6 +164,20 @@ class Host:
                 return Outcome(refusal.reason, changed=False)
             raise InstanceStateError(f"{key}: cannot {action}: {refusal.reason}", hint=refusal.hint)
         return await manager.run(action, item, options)
+
+    def _acknowledge(self, item: InstanceListItem, findings: Sequence[tuple[str, str]]) -> Outcome:
+        """Mute the findings (check, severity) an operator saw on a server, whoever manages
+        it: until their severity changes, or they clear and come back. Journaled."""
+        from .health import state
+
+        done = [
+            check
+            for check, severity in findings
+            if state.acknowledge(self.settings, item.key, check, severity, manager=item.manager)  # type: ignore[arg-type]
+        ]
+        if not done:
+            return Outcome("acknowledged already", changed=False)
+        return Outcome(f"acknowledged: {', '.join(done)}")
 
     def conninfo(self, item: InstanceListItem, **extra: Any) -> str:
         return self.manager(item).conninfo(item, **extra)

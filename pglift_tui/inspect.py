@@ -96,6 +96,9 @@ class Overview:
     dirs: list[DirUsage] = field(default_factory=list)
     #: For a server that is down: the last lines of its log, which say why.
     last_log_lines: list[str] = field(default_factory=list)
+    #: The last minutes of a few figures (series.NAMES), oldest first, and how long they cover.
+    series: dict[str, list[float]] = field(default_factory=dict)
+    series_seconds: float = 0.0
 
 
 def tree_size(path: str) -> int | None:

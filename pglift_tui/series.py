@@ -19,9 +19,9 @@ MAX_POINTS = 600
 NAMES = {
     "tps": "transactions/s",
     "active": "active sessions",
-    "waiting": "sessions waiting on a lock",
-    "wal": "WAL bytes/s",
-    "lag": "replication lag, s",
+    "waiting": "lock waits",
+    "wal": "WAL written/s",
+    "lag": "replay lag, s",
     "checkpoints": "checkpoints/min",
 }
 #: Counters turned into rates per second (checkpoints: per minute).

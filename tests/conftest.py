@@ -189,3 +189,8 @@ def hold_lock(settings: Any) -> Iterator[Callable[[str, str], int]]:
     yield hold
     for proc in holders:
         proc.communicate("")
+
+
+# Real postgresql-common clusters (pg_createcluster under a root of the test's own),
+# for the functional and the dashboard tests alike.
+from .clusters import debian_root, dsettings, make_cluster  # noqa: E402, F401

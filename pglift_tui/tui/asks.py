@@ -144,6 +144,20 @@ async def backend(ctx: AskContext) -> Asked | None:
     return None
 
 
+async def acknowledge(ctx: AskContext) -> Asked | None:
+    """The findings shown on the row, listed: the ones muted are the ones seen."""
+    key = ctx.keys[0]
+    view = ctx.views[key]
+    troubles = view.troubles
+    body = "\n".join(f"{f.severity}: {f.message}" for f in troubles)
+    body += "\n\nThey stay muted until their severity changes, or they clear and come back."
+    if await ctx.app.push_screen_wait(
+        ConfirmDialog(f"Acknowledge {len(troubles)} finding(s) of {key}?", body)
+    ):
+        return [(key, {"findings": [(f.check, f.severity) for f in troubles]})]
+    return None
+
+
 ASKS: dict[str, Callable[[AskContext], Awaitable[Asked | None]]] = {
     "confirm": confirm,
     "stop_mode": stop_mode,
@@ -152,4 +166,5 @@ ASKS: dict[str, Callable[[AskContext], Awaitable[Asked | None]]] = {
     "create": create,
     "setting": setting,
     "backend": backend,
+    "acknowledge": acknowledge,
 }

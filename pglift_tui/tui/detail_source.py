@@ -20,6 +20,8 @@ from .. import inspect, journal, troubleshoot
 from ..host import Host
 from ..inspect import LogTail, Overview
 from ..models.interface import InstanceListItem
+from ..monitor import Monitor
+from ..series import NAMES
 from ..status import status
 
 T = TypeVar("T")
@@ -52,8 +54,15 @@ class Detail(Protocol):
 
 
 class LiveDetail:
-    def __init__(self, host: Host, item: InstanceListItem, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self,
+        host: Host,
+        item: InstanceListItem,
+        loop: asyncio.AbstractEventLoop,
+        monitor: Monitor | None = None,
+    ) -> None:
         self.host = host
+        self.monitor = monitor
         self.item = item
         self.key = item.key
         self.files = host.files(item)
@@ -104,6 +113,7 @@ class LiveDetail:
             asyncio.to_thread(lambda: [inspect.dir_usage(d) for d in dirs]),
         )
         view.dirs = usage
+        await self._pictures(view)
         st = status(self.files.datadir)
         started = view.facts.get("started_at")
         pidfile = st.pidfile
@@ -118,6 +128,18 @@ class LiveDetail:
             edit_via=self.files.edit_via,
         )
         return view
+
+    async def _pictures(self, view: Overview) -> None:
+        """The monitor's last minutes of this server, sampled now too (the table is paused)."""
+        monitor = self.monitor
+        if monitor is None:
+            return
+        item = self.item.model_copy(update={"pid": status(self.files.datadir).pid})
+        await self._on_loop(lambda: monitor.probe_one(item))
+        series = monitor.series(str(self.files.datadir))
+        if series is not None:
+            view.series = {name: series.values(name) for name in NAMES}
+            view.series_seconds = series.seconds()
 
     async def settings(self) -> list[dict[str, Any]]:
         if not self._running():

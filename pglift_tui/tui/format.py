@@ -15,6 +15,7 @@ from datetime import datetime
 
 from ..models.interface import InstanceListItem
 from ..monitor import InstanceView
+from . import health_words
 
 SPARKS = "▁▂▃▄▅▆▇█"
 
@@ -36,15 +37,21 @@ COLUMNS = (
     Column("port", "PORT", 5, 70),
     Column("status", "STATUS", 11, 98),
     Column("role", "ROLE", 8, 65),
+    # The manager's name where there is room, else its first letter (see NARROW).
+    Column("manager", "MANAGER", 9, 35),
+    Column("mgr", "M", 1, 90),
     Column("pid", "PID", 7, 20),
     Column("uptime", "UPTIME", 7, 50),
     Column("conn", "CONN", 8, 55),
     Column("lag", "LAG", 7, 30),
     Column("restart", "RST", 3, 45),
+    Column("health", "HEALTH", 16, 97),
     Column("tps", "TPS", 12, 40),
 )
+#: A column shown only when the wide one it stands for is not.
+NARROW = {"mgr": "manager"}
 #: Sort keys, in the order of the digit keys that choose them.
-SORTABLE = ("name", "version", "port", "status", "role", "pid", "uptime", "conn", "tps")
+SORTABLE = ("name", "version", "port", "status", "role", "health", "uptime", "conn", "tps")
 
 
 @dataclass(frozen=True)
@@ -137,16 +144,25 @@ def status(view: InstanceView, action: str | None) -> Cell:
 
 
 def note(view: InstanceView, action: str | None) -> str:
-    """One line on the selected row: why it is as it is."""
+    """A few lines on the selected row: its troubles in full, then why it is as it is."""
     item = view.item
-    parts = [f"{item.version}/{item.name}", f"port {item.port}", str(item.datadir)]
+    where = [item.key, f"port {item.port}", str(item.datadir)]
+    if item.manager != "pglift":
+        where.append(MANAGED.get(item.manager, item.manager))
+    if item.owner:
+        where.append(f"owned by {item.owner}")
+    if item.supervisor:
+        where.append(f"supervised by {item.supervisor}")
+    parts = []
     if action is not None:
         parts.append(f"{action.rstrip('…')}")
     if view.busy is not None:
         parts.append(f"busy: {view.busy}")
     if view.error is not None:
         parts.append(f"unreachable: {view.error}")
-    if item.status == "crashed":
+    if item.incomplete:
+        parts.append(f"incomplete: {item.incomplete}; apply its manifest again, or drop it")
+    elif item.status == "crashed":
         parts.append("crashed: a stale postmaster.pid is left; start recovers")
     if view.pending_restart:
         parts.append("a restart is pending")
@@ -156,7 +172,15 @@ def note(view: InstanceView, action: str | None) -> str:
         parts.append(f"superseded by {item.superseded_by} (upgraded): start refuses it")
     if item.diverged_by:
         parts.append(f"diverged: {item.diverged_by} was promoted; rebuild this one before it follows again")
-    return " · ".join(parts)
+    troubles = health_words.lines(view)
+    return "\n".join([*troubles, " · ".join(where + parts)])
+
+
+#: How each manager's rows are operated, for the note.
+MANAGED = {
+    "debian": "a Debian cluster: pg_ctlcluster operates it",
+    "unmanaged": "not managed here: listed, never operated",
+}
 
 
 def role(item: InstanceListItem) -> Cell:
@@ -194,6 +218,9 @@ def row(
         "lag": Cell(lag(view), "warning" if view.lag_seconds and view.lag_seconds >= 60 else ""),
         "restart": Cell("yes" if view.pending_restart else "", "warning"),
         "tps": Cell(sparkline(view.tps, tps_width, tps_top) if running else "", "spark"),
+        "manager": Cell(item.manager, "dim" if item.manager == "pglift" else ""),
+        "mgr": Cell(item.manager[0], "dim" if item.manager == "pglift" else ""),
+        "health": Cell(*health_words.cell_text(view)),
     }
     return tuple(cells[c.key] for c in COLUMNS)
 
@@ -218,6 +245,9 @@ def sort_value(view: InstanceView, key: str) -> tuple[int, float | str]:
         value = -item.started_at.timestamp() if item.started_at else None
     elif key == "conn":
         value = view.connections
+    elif key == "health":
+        troubles = view.troubles
+        value = None if not troubles else health_words.RANK[troubles[0].severity] - len(troubles) / 100
     elif key == "tps":
         value = view.tps[-1] if view.tps else None
     else:

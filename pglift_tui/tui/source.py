@@ -98,7 +98,7 @@ class LiveSource:
         return await asyncio.wrap_future(future)
 
     def detail(self, key: str) -> Detail:
-        return LiveDetail(self.host, self.host.find(key), self._background())
+        return LiveDetail(self.host, self.host.find(key), self._background(), self.monitor)
 
     async def close(self) -> None:
         await asyncio.to_thread(self.shutdown, ACTION_GRACE)

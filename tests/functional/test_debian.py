@@ -21,7 +21,7 @@ from pglift_tui import journal
 from pglift_tui.exceptions import CommandError, ConfigurationError, InstanceStateError
 from pglift_tui.host import Host
 
-from .conftest import MakeCluster
+from ..clusters import MakeCluster
 from .pg import wait_for
 
 

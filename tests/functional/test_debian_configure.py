@@ -10,7 +10,7 @@ from pglift_tui import journal
 from pglift_tui.exceptions import ConfigurationError
 from pglift_tui.host import Host
 
-from .conftest import MakeCluster
+from ..clusters import MakeCluster
 
 
 async def test_configure_writes_conf_d_and_the_server_takes_it(

@@ -19,8 +19,8 @@ from pglift_tui.host import Host
 from pglift_tui.models import interface
 from pglift_tui.settings import DiscoverySettings
 
+from ..clusters import MadeCluster, MakeCluster
 from ..conftest import PG15, free_port
-from .conftest import MadeCluster, MakeCluster
 
 
 async def test_our_instance_is_refused_a_port_a_stopped_debian_cluster_is_configured_for(

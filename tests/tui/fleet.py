@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from pglift_tui.health import Finding
 from pglift_tui.journal import Event
 from pglift_tui.models.interface import InstanceListItem
 from pglift_tui.monitor import InstanceView
@@ -21,22 +22,40 @@ def _item(
     pid: int | None = None,
     up: timedelta | None = None,
     role: str = "primary",
+    manager: str = "pglift",
+    datadir: str | None = None,
+    owner: str | None = None,
 ) -> InstanceListItem:
     return InstanceListItem(
         name=name,
         version="15",
         port=port,
-        datadir=Path(f"/srv/pg/srv/pgsql/15/{name}/data"),
+        datadir=Path(datadir or f"/srv/pg/srv/pgsql/15/{name}/data"),
         status=status,  # type: ignore[arg-type]
         pid=pid,
         phase="ready" if status == "running" else None,
         started_at=datetime.fromtimestamp(NOW, tz=UTC) - up if up else None,
         role=role,  # type: ignore[arg-type]
+        manager=manager,  # type: ignore[arg-type]
+        owner=owner,
     )
+
+
+def _finding(name: str, check: str, severity: str, message: str, value: float, unit: str) -> Finding:
+    return Finding(f"15/{name}", "pglift", check, severity, message, value, None, unit)  # type: ignore[arg-type]
 
 
 def views() -> list[InstanceView]:
     wave = (0.0, 2.5, 8.0, 14.5, 30.0, 22.0, 41.0, 38.5, 12.0, 6.0, 18.0, 27.5)
+    idle = _finding("main", "idle_in_transaction", "warning",
+                    "session 4822 of report on shop is idle in transaction for 12 min (warning 5 min): "
+                    "UPDATE orders SET total = total * 1.2", 754.0, "s")  # fmt: skip
+    slot = _finding("main", "slot_retained_wal", "warning",
+                    "inactive slot old_backup retains 3.0GB of WAL (warning 1.0GB)",
+                    3_221_225_472, "B")  # fmt: skip
+    near_full = _finding("reporting", "connections", "critical",
+                         "38 of 37 usable connections used: 103% (critical 95%)", 102.7, "%")  # fmt: skip
+    down = _finding("legacy", "down", "critical", "crashed: a stale postmaster.pid is left", 1, "")
     return [
         InstanceView(
             _item("main", 5432, "running", 4242, timedelta(days=3, hours=4)),
@@ -44,6 +63,7 @@ def views() -> list[InstanceView]:
             max_connections=100,
             tps=wave,
             standbys=1,
+            findings=(idle, slot),
         ),
         InstanceView(
             _item("replica", 5438, "running", 4250, timedelta(days=3, hours=4), role="standby"),
@@ -59,19 +79,48 @@ def views() -> list[InstanceView]:
             max_connections=40,
             tps=tuple(reversed(wave)),
             pending_restart=True,
+            findings=(near_full,),
         ),
         InstanceView(
             _item("billing", 5434, "running", 4400, timedelta(minutes=42)),
             error="FATAL:  too many connections",
         ),
         InstanceView(_item("archive", 5435, "not running")),
-        InstanceView(_item("legacy", 5436, "crashed")),
+        InstanceView(_item("legacy", 5436, "crashed"), findings=(down,), muted=frozenset({down.ident})),
         InstanceView(
             _item("staging", 5437, "running", 4502, timedelta(minutes=3)),
             connections=2,
             max_connections=100,
             tps=(0.0, 0.0, 1.0),
             busy="restart by pid 9120 (alice)",
+        ),
+        InstanceView(
+            _item(
+                "warehouse",
+                5439,
+                "running",
+                3101,
+                timedelta(days=12),
+                manager="debian",
+                datadir="/var/lib/postgresql/15/warehouse",
+                owner="postgres",
+            ),
+            connections=12,
+            max_connections=100,
+            tps=(3.0, 4.5, 4.0, 5.5),
+        ),
+        InstanceView(
+            _item(
+                "olddb",
+                5499,
+                "running",
+                2870,
+                timedelta(days=40),
+                manager="unmanaged",
+                datadir="/home/alice/olddb",
+                owner="alice",
+            ),
+            error='cannot connect as postgres: peer authentication failed for user "postgres"',
         ),
     ]
 
@@ -120,6 +169,8 @@ def details() -> dict[str, dict]:  # type: ignore[type-arg]
                    "slot": "replica", "slot_retained_bytes": 16384}],
         slots=[{"slot_name": "replica", "active": True, "retained_bytes": 16384},
                {"slot_name": "old_backup", "active": False, "retained_bytes": 3_221_225_472}],
+        series=series(),
+        series_seconds=600.0,
         dirs=[DirUsage("/srv/pg/srv/pgsql/15/main/data", 1_290_000_000, 48_000_000_000),
               DirUsage("/srv/pg/srv/pgsql/15/main/wal", 402_653_184, 48_000_000_000)],
     )  # fmt: skip
@@ -163,6 +214,22 @@ def details() -> dict[str, dict]:  # type: ignore[type-arg]
     history = [e for e in events() if e.instance == "15/main"]
     return {"15/main": {"overview": overview, "settings": settings, "file_settings": file_settings,
                         "activity": activity, "log": log, "history": history, **troubles()}}  # fmt: skip
+
+
+def series() -> dict[str, list[float]]:
+    """Ten minutes of figures for the Overview's pictures: a busy spell, then calm."""
+    import math
+
+    n = 300
+    bump = [math.exp(-(((i - 190) / 30) ** 2)) for i in range(n)]
+    return {
+        "tps": [12 + 35 * b + (i % 7) * 0.4 for i, b in enumerate(bump)],
+        "active": [1 + round(6 * b) for b in bump],
+        "waiting": [round(3 * b) if 170 < i < 215 else 0 for i, b in enumerate(bump)],
+        "wal": [200_000 + 1_800_000 * b for b in bump],
+        "lag": [0.0] * n,
+        "checkpoints": [0.0] * 150 + [1.0] * 20 + [0.0] * 130,
+    }
 
 
 def troubles() -> dict[str, object]:

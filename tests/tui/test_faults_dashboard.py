@@ -37,3 +37,27 @@ async def test_changes_made_elsewhere_are_shown_and_said(make_instance: Any, set
         assert cell(app, "15/steady", "status") == "running"
         assert app.is_running
     assert instance.status().status == "running"
+
+
+async def test_a_hung_server_leaves_the_other_rows_fresh(make_instance: Any, settings: Any) -> None:
+    from ..functional.test_faults_hung import frozen
+
+    await make_instance("healthy")
+    hung = await make_instance("hung")
+    app = make_app(settings, refresh=0.2)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await loaded(pilot)
+        table = dashboard(app).table
+        await until(pilot, lambda: table.views["15/hung"].connections is not None, what="a first probe")
+        with frozen(hung):
+            await until(
+                pilot, lambda: "no answer for" in (table.views["15/hung"].error or ""), what="silence"
+            )
+            assert cell(app, "15/hung", "status") == "unreachable"
+            assert cell(app, "15/hung", "health").startswith("‼ no answer")
+            # Meanwhile the healthy row goes on being probed, refresh after refresh.
+            done = dashboard(app).refreshes
+            await until(pilot, lambda: dashboard(app).refreshes >= done + 3, what="three more refreshes")
+            assert table.views["15/healthy"].error is None
+            assert table.views["15/healthy"].connections is not None
+        await until(pilot, lambda: table.views["15/hung"].error is None, what="it answers again")

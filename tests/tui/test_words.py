@@ -39,7 +39,14 @@ async def test_the_status_line_counts_everything_at_80_columns(fixed_app: Any) -
     async with app.run_test(size=(80, 24)) as pilot:
         await loaded(pilot)
         text = shown(dashboard(app).query_one("#status"))
-        for words in ("3 running", "1 unreachable", "1 stopped", "1 crashed", "1 busy"):
+        for words in (
+            "4 running",
+            "2 unreachable",
+            "1 stopped",
+            "1 crashed",
+            "1 busy",
+            "1 critical, 1 warning",
+        ):
             assert words in text
         assert "…" not in text
 

@@ -19,9 +19,11 @@ from textual.widgets import Footer, Input, Static
 from textual.worker import Worker
 
 from ...errors import Described
+from ...host import port_clashes
+from ...managers import Refusal
 from ...models.interface import InstanceListItem
 from ...monitor import InstanceView
-from .. import actions
+from .. import actions, health_words
 from .. import format as fmt
 from ..commands import ScreenCommands
 from ..messages import ActionStarted, FleetRefreshed
@@ -193,6 +195,13 @@ class DashboardScreen(ActionRunner, Screen[None]):
             counts[word] = counts.get(word, 0) + 1
         summary = " · ".join(f"{n} {word}" for word, n in sorted(counts.items(), key=lambda kv: -kv[1]))
         text = f" {self.hostname} · {len(self.table.views)} instances · {summary or 'none yet'}"
+        severities = [health_words.severity(view) for view in self.table.views.values()]
+        troubled = [f"{severities.count(s)} {s}" for s in ("critical", "warning") if s in severities]
+        if troubled:
+            text += " · health: " + ", ".join(troubled)
+        clashes = port_clashes([view.item for view in self.table.views.values()])
+        if clashes:
+            text += " · ⚠ " + "; ".join(map(str, clashes))
         if self._error:
             text = f" {self.hostname} · refresh failed: {self._error}"
         state = "paused" if self.paused else f"⟳ {self.interval:g}s"
@@ -227,6 +236,13 @@ class DashboardScreen(ActionRunner, Screen[None]):
 
     def known_views(self) -> Mapping[str, InstanceView]:
         return self.table.views
+
+    def screen_refusal(self, spec: actions.Action) -> Refusal | None:
+        if spec.core == "acknowledge":
+            view = self.table.views.get(self.table.cursor_key or "")
+            if view is None or not view.troubles:
+                return Refusal("without a finding to acknowledge", noop=True)
+        return None
 
     def submitted(self, spec: actions.Action) -> None:
         if spec.bulk:
@@ -268,6 +284,17 @@ class DashboardScreen(ActionRunner, Screen[None]):
         await self.app.push_screen(
             DetailScreen(detail, self.source, interval=self.interval, read_only=self.read_only)
         )
+
+    def action_next_trouble(self) -> None:
+        """The next row, after the cursor (and round), with a finding not acknowledged."""
+        order = self.table.order
+        start = self.table.cursor_row
+        for step in range(1, len(order) + 1):
+            key = order[(start + step) % len(order)]
+            if self.table.views[key].troubles:
+                self.table.move_to(key)
+                return
+        self.notify("No instance has a finding now.", timeout=3)
 
     def action_mark(self) -> None:
         key = self.table.cursor_key

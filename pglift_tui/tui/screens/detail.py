@@ -38,10 +38,10 @@ from ..widgets.detail_tabs import (
     DetailPane,
     HistoryTab,
     LogTab,
-    OverviewTab,
     SettingsTab,
     TableTab,
 )
+from ..widgets.overview_tab import OverviewTab
 from ..widgets.trouble_tabs import LocksTab, ProgressTab, ReplicationTab, StatementsTab
 
 PANES: dict[str, type[DetailPane]] = {

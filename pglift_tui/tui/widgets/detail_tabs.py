@@ -13,16 +13,15 @@ from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Vertical
 from textual.widget import Widget
 from textual.widgets import DataTable, Input, RichLog, Static
 
 from ... import journal, troubleshoot
-from ...inspect import Overview
 from .. import format as fmt
 from ..detail_source import Detail
 
-_ALARM = re.compile(r"\b(ERROR|FATAL|PANIC):")
+ALARM = re.compile(r"\b(ERROR|FATAL|PANIC):")
 _WARN = re.compile(r"\bWARNING:")
 
 
@@ -132,87 +131,6 @@ class TableTab(DetailPane):
         if not self.shown or self.table.cursor_row >= len(self.shown):
             return None
         return self.shown[self.table.cursor_row]
-
-
-class OverviewTab(DetailPane):
-    def compose(self) -> ComposeResult:
-        with VerticalScroll():
-            yield Static(id="overview-text")
-
-    async def reload(self, detail: Detail) -> None:
-        text = render_overview(await detail.overview())
-        widget = self.query_one("#overview-text", Static)
-        if str(widget.content) != text.plain:
-            widget.update(text)
-
-
-def render_overview(view: Overview) -> Text:
-    text = Text()
-
-    def line(label: str, value: Any, style: str = "") -> None:
-        text.append(f"{label:<14}", style="bold")
-        text.append(f"{value}\n", style=style)
-
-    facts = view.facts
-    if not view.running:
-        text.append("Not running. ", style="bold")
-        text.append("What its files say:\n")
-        for key, value in facts.get("configured", {}).items():
-            line(key, value)
-        if view.last_log_lines:
-            text.append("\nLast lines of its log:\n", style="bold")
-            for raw in view.last_log_lines:
-                text.append(raw + "\n", style="red" if _ALARM.search(raw) else "")
-        return text
-    started = facts.get("started_at")
-    line("version", facts.get("server_version"))
-    line("port", f"{facts.get('port')}, socket in {facts.get('socket')}")
-    config = facts.get("config_file")
-    if config:
-        line("config", config)
-        how = facts.get("edit_via")
-        if not how:
-            line("edits", "not made from here (read-only)")
-        elif how != os.path.basename(config):
-            line("edits", f"e writes {how}")
-    when = started.strftime("%Y-%m-%d %H:%M:%S %Z") if isinstance(started, datetime) else "?"
-    line("started", f"{when}, up {_age(facts.get('uptime_seconds'))}, postmaster pid {facts.get('pid')}")
-    line("role", "standby" if facts.get("in_recovery") else "primary")
-    line("checksums", "on" if facts.get("checksums") else "off")
-    line("locale", f"{facts.get('locale')} ({facts.get('provider')}), {facts.get('encoding')}")
-    line("databases", fmt.size(facts.get("databases_size") or 0))
-    datadir = facts.get("datadir")
-    for usage in view.dirs:
-        size = fmt.size(usage.size) if usage.size is not None else "?"
-        free = fmt.size(usage.free) if usage.free is not None else "?"
-        label = "data dir" if datadir is None or usage.path == datadir else "WAL dir"
-        line(label, f"{usage.path}: {size}, {free} free on its disk")
-    if view.upstream:
-        up = view.upstream
-        text.append("\nStreaming from its primary\n", style="bold")
-        line(
-            "receive lag",
-            f"{fmt.size(up.get('receive_lag_bytes') or 0)}, {_age(up.get('receive_lag_seconds'))}",
-        )
-        line(
-            "replay lag", f"{fmt.size(up.get('replay_lag_bytes') or 0)}, {_age(up.get('replay_lag_seconds'))}"
-        )
-    if view.standbys:
-        text.append("\nStandbys streaming from it\n", style="bold")
-        for s in view.standbys:
-            retained = (
-                f", slot {s['slot']} retains {fmt.size(s['slot_retained_bytes'] or 0)}" if s["slot"] else ""
-            )
-            receive, replay = fmt.size(s["receive_lag_bytes"] or 0), fmt.size(s["replay_lag_bytes"] or 0)
-            text.append(
-                f"  {s['name'] or '?'} ({s['client']}, {s['state']}): "
-                f"receive {receive} / replay {replay} behind{retained}\n"
-            )
-    idle = [s for s in view.slots if not s["active"]]
-    for slot in idle:
-        retained = fmt.size(slot["retained_bytes"] or 0)
-        text.append(f"  slot {slot['slot_name']} is inactive and retains {retained} of WAL\n", style="yellow")
-    return text
 
 
 class SettingsTab(TableTab):
@@ -366,7 +284,7 @@ class LogTab(DetailPane):
 
 
 def _styled(line: str) -> Text:
-    if _ALARM.search(line):
+    if ALARM.search(line):
         return Text(line, style="bold red")
     if _WARN.search(line):
         return Text(line, style="yellow")

@@ -23,6 +23,7 @@ from textual.strip import Strip
 
 from ...monitor import HISTORY, InstanceView
 from .. import format as fmt
+from .. import health_words
 
 
 class InstanceTable(ScrollView, can_focus=True):
@@ -42,6 +43,9 @@ class InstanceTable(ScrollView, can_focus=True):
         "instance-table--standby",
         "instance-table--dim",
         "instance-table--spark",
+        "instance-table--critical",
+        "instance-table--critical-row",
+        "instance-table--warning-row",
     }
     BINDINGS = [
         Binding("up,k", "cursor(-1)", "Up", show=False),
@@ -256,6 +260,10 @@ class InstanceTable(ScrollView, can_focus=True):
                     self._refresh_row(key)
             self.post_message(self.CursorMoved(self, self.cursor_key))
 
+    def move_to(self, key: str) -> None:
+        if key in self.order:
+            self._place_cursor(self.order.index(key))
+
     def action_cursor(self, delta: int) -> None:
         self._place_cursor(self.cursor_row + delta)
 
@@ -273,16 +281,28 @@ class InstanceTable(ScrollView, can_focus=True):
 
     def _compute_layout(self, width: int) -> None:
         """Drop the least important columns until the rest fit; the name takes what is left."""
-        chosen = list(range(len(fmt.COLUMNS)))
+        keys = [c.key for c in fmt.COLUMNS]
+        narrow = {keys.index(short): keys.index(wide) for short, wide in fmt.NARROW.items()}
+        chosen = [i for i in range(len(fmt.COLUMNS)) if i not in narrow]
 
         def needed(indexes: list[int]) -> int:
             return sum(fmt.COLUMNS[i].width for i in indexes) + len(indexes) - 1
 
-        while needed(chosen) > width and len(chosen) > 1:
-            chosen.remove(min(chosen, key=lambda i: fmt.COLUMNS[i].priority))
+        def fit() -> None:
+            while needed(chosen) > width and len(chosen) > 1:
+                chosen.remove(min(chosen, key=lambda i: fmt.COLUMNS[i].priority))
+
+        fit()
+        # A wide column that gave way leaves its narrow form (the manager's first letter).
+        chosen += [short for short, wide in narrow.items() if wide not in chosen]
+        chosen.sort()
+        fit()
         spare = max(0, width - needed(chosen))
-        extras = {"name": min(spare, 12)}
-        extras["tps"] = min(spare - extras["name"], HISTORY - fmt.COLUMNS[-1].width)
+        # Room left goes to the health words first, then to names, then to the sparkline.
+        extras = {"health": min(spare, 10) if keys.index("health") in chosen else 0}
+        extras["name"] = min(spare - extras["health"], 12)
+        tps_width = fmt.COLUMNS[keys.index("tps")].width
+        extras["tps"] = min(spare - extras["name"] - extras["health"], HISTORY - tps_width)
         layout = [(i, fmt.COLUMNS[i].width + extras.get(fmt.COLUMNS[i].key, 0)) for i in chosen]
         if layout != self._layout:
             self._layout = layout
@@ -344,6 +364,8 @@ class InstanceTable(ScrollView, can_focus=True):
             if key == self.cursor_key:
                 base = base + self._style("cursor")
                 muted = ("", "dim", "stopped")  # muted greys would vanish on the cursor's colour
+            elif (view := self.views.get(key)) is not None and (sev := health_words.severity(view)):
+                base = base + self._style(f"{sev}-row")  # the row's colour follows its trouble
             cells = self.cells[key]
             strip = self._line(
                 (

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from ..conftest import free_port, make_settings
+from .conftest import free_port, make_settings
 
 
 @dataclass(frozen=True)
