@@ -137,8 +137,10 @@ async def test_a_setting_changed_in_the_form_is_live_or_pending(make_instance: A
         await pilot.press("3")
         await until(
             pilot,
-            lambda: bool(screen.query("#config-summary"))
-            and "pending restart: shared_buffers" in str(screen.query_one("#config-summary").render()),
+            lambda: (
+                bool(screen.query("#config-summary"))
+                and "pending restart: shared_buffers" in str(screen.query_one("#config-summary").render())
+            ),
             what="the pending restart in Config",
         )
         assert "changed here: work_mem" in str(screen.query_one("#config-summary").render())
