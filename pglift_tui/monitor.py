@@ -31,7 +31,7 @@ from .health import logs as health_logs
 from .health import runner as health_runner
 from .health import state as health_state
 from .host import Host
-from .managers import lock_qualname
+from .managers import ServerFiles, lock_qualname
 from .models.interface import InstanceListItem
 from .probe import HISTORY, PROBE_TIMEOUT, ServerProbe, abandon, ask, close, reason, retrieve, timed_out
 from .series import Series
@@ -97,6 +97,7 @@ class Monitor:
         self._failed_starts: tuple[tuple[int, int], dict[str, FailedStart]] | None = None
         #: The last report of each server, kept while an action holds its lock.
         self._reports: dict[str, Report] = {}
+        self._files: dict[str, ServerFiles] = {}
 
     async def snapshot(self) -> list[InstanceView]:
         items = self.host.ls()
@@ -167,6 +168,8 @@ class Monitor:
             reports.append(report)
         for gone in self._reports.keys() - holders.keys():
             del self._reports[gone]
+        for gone in self._files.keys() - holders.keys():
+            del self._files[gone]
         health_state.record(self.settings, reports, complete=True, now=now)
         muted = health_state.acknowledged(self.settings)
         return [
@@ -175,8 +178,10 @@ class Monitor:
         ]
 
     def _target(self, item: InstanceListItem, holder: dict[str, Any]) -> health_runner.Target:
-        files = self.host.files(item)
         datadir = str(item.datadir)
+        files = self._files.get(datadir)
+        if files is None:  # where a server's files are does not change while it is listed
+            files = self._files[datadir] = self.host.files(item)
         now = self.clock()
         cached = self._log_files.get(datadir)
         if cached is None or now - cached[0] > LOG_FILES_TTL:
@@ -214,7 +219,7 @@ class Monitor:
                 probe = self._probes[datadir] = ServerProbe(pid=item.pid)
             if probe.task is None:
                 probe.abandoned = False
-                probe.task = asyncio.ensure_future(ask(probe, self.host.conninfo(item)))
+                probe.task = asyncio.ensure_future(ask(probe, functools.partial(self.host.conninfo, item)))
                 probe.asked_at = self.clock()
             if probe.silent_since is None and not probe.task.done():
                 waited.append(probe.task)

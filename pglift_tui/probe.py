@@ -15,6 +15,7 @@ import contextlib
 import os
 import socket
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -80,10 +81,11 @@ class ServerProbe:
     abandoned: bool = False
 
 
-async def ask(probe: ServerProbe, conninfo: str) -> dict[str, Any]:
-    """The probe's row, on its kept connection (opened first if needed)."""
+async def ask(probe: ServerProbe, conninfo: Callable[[], str]) -> dict[str, Any]:
+    """The probe's row, on its kept connection (opened first if needed: only then is the
+    connection string worked out, which reads the pid file and proves the postmaster)."""
     if probe.connection is None:
-        probe.connection = await connect(conninfo)
+        probe.connection = await connect(conninfo())
         probe.sql = probe_sql(probe.connection.info.server_version)
     connection: AsyncConnection[dict[str, Any]] = probe.connection
     cur = await connection.execute(probe.sql or probe_sql(connection.info.server_version))

@@ -7,6 +7,7 @@ writes. Both are measured with statvfs, as the space left to an unprivileged use
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -34,7 +35,19 @@ class FileSystem:
 def mount_point(path: str) -> str:
     """The mount point under which `path` lives (the last parent on the same device)."""
     current = os.path.realpath(path)
-    device = os.stat(current).st_dev
+    return _mount_point(current, os.stat(current).st_dev)
+
+
+@functools.lru_cache(maxsize=4096)
+def _real(path: str) -> str:
+    """A data or WAL directory's real path, resolved once: the dashboard measures every
+    server's disks at each refresh, and their symbolic links do not move under it."""
+    return os.path.realpath(path)
+
+
+@functools.lru_cache(maxsize=1024)
+def _mount_point(current: str, device: int) -> str:
+    """Walked up once per (path, device): the dashboard measures every disk at each refresh."""
     while current != "/":
         parent = os.path.dirname(current)
         try:
@@ -56,13 +69,13 @@ def measure(paths: Mapping[str, Path | str | None]) -> list[FileSystem]:
         if path is None:
             continue
         try:
-            real = os.path.realpath(path)
+            real = _real(str(path))
             st = os.stat(real)
             if st.st_dev in found:
                 found[st.st_dev][1].append(what)
                 continue
             vfs = os.statvfs(real)
-            mount = mount_point(real)
+            mount = _mount_point(real, st.st_dev)
         except OSError:
             continue  # gone meanwhile (dropped): nothing to measure
         found[st.st_dev] = (mount, [what], vfs.f_bavail * vfs.f_frsize, vfs.f_blocks * vfs.f_frsize)

@@ -31,6 +31,8 @@ class Fleet:
             "run_prefix": str(root / "r"),
             "state_dir": str(root / "s"),
             "postgresql": {"versions": [{"version": "15", "bindir": str(PG15)}]},
+            # The fleet only: this machine's own clusters and postmasters stay out of the figures.
+            "discovery": {"debian": False, "unmanaged": False},
         }
         self.settings = Settings.model_validate(layout)
         self.site = root / "pglift-tui.yaml"

@@ -139,7 +139,11 @@ class DashboardScreen(ActionRunner, Screen[None]):
             self.table.update_views(self._with_creations(message.views), message.taken_at, message.began)
             self._show_status()
             self._show_note()
-        self.refresh_bindings()
+        cursor = self.table.cursor_key
+        if cursor is None or before.get(cursor) != self.table.views.get(cursor):
+            # What the keys offer depends on the selected row only: the footer is not
+            # recomputed (a costly redraw) when that row did not change.
+            self.refresh_bindings()
         if self.refreshes > 1:
             self._tell_changes(before, self.table.views, ours)
 
