@@ -24,6 +24,9 @@ NAMES = {
     "lag": "replay lag, s",
     "checkpoints": "checkpoints/min",
 }
+#: Seconds a rate is measured over at least: statistics counters are flushed about
+#: once a second, so a rate over less is a burst or a gap, not the server's pace.
+MIN_SPAN = 2.0
 #: Counters turned into rates per second (checkpoints: per minute).
 _PER = {"tps": 1.0, "wal": 1.0, "checkpoints": 60.0}
 
@@ -32,6 +35,8 @@ _PER = {"tps": 1.0, "wal": 1.0, "checkpoints": 60.0}
 class Series:
     points: dict[str, deque[tuple[float, float]]] = field(default_factory=dict)
     _counters: dict[str, tuple[float, float]] = field(default_factory=dict)
+    #: What our own probes added to a counter since its last sample.
+    _ours: dict[str, float] = field(default_factory=dict)
 
     def gauge(self, name: str, when: float, value: float | None) -> None:
         """A value as it is now (sessions, lag)."""
@@ -43,11 +48,15 @@ class Series:
         sample, `less` of it being our own doing (the probe's transaction)."""
         if total is None:
             return
+        ours = self._ours.get(name, 0.0) + less
         last = self._counters.get(name)
-        self._counters[name] = (when, float(total))
+        if last is not None and total >= last[1] and when - last[0] < MIN_SPAN:
+            self._ours[name] = ours
+            return  # too soon: the server publishes its counters about once a second
+        self._counters[name], self._ours[name] = (when, float(total)), 0.0
         if last is None or when <= last[0] or total < last[1]:
             return  # the first sample, or the server restarted: a rate needs two
-        rate = (float(total) - last[1] - less) / (when - last[0]) * _PER.get(name, 1.0)
+        rate = (float(total) - last[1] - ours) / (when - last[0]) * _PER.get(name, 1.0)
         self._add(name, when, max(0.0, rate))
 
     def _add(self, name: str, when: float, value: float) -> None:
