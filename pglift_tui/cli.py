@@ -183,7 +183,7 @@ async def _ls(args: argparse.Namespace, settings: Settings) -> int:
             (
                 item.name,
                 item.version,
-                str(item.port),
+                str(item.port) if item.port else "?",
                 status,
                 item.role,
                 str(item.pid or ""),

@@ -209,7 +209,7 @@ def row(
         "mark": Cell("●" if marked else " ", "marked"),
         "name": Cell(item.name),
         "version": Cell(item.version, "dim"),
-        "port": Cell(str(item.port)),
+        "port": Cell(str(item.port) if item.port else "?"),  # 0: another user's, not told
         "status": status(view, action),
         "role": role(item),
         "pid": Cell(str(item.pid) if item.pid else "", "dim"),
