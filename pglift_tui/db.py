@@ -20,14 +20,21 @@ CONNECT_TIMEOUT = 5
 
 
 def conninfo(instance: PostgreSQLInstance, *, dbname: str = "postgres", **extra: Any) -> str:
-    from psycopg.conninfo import make_conninfo
-
     st = instance.status()
     port = st.pidfile.port if st.pidfile and st.pidfile.port and st.status == "running" else instance.port
+    user = instance.settings.postgresql.surole.name
+    return socket_conninfo(str(instance.live_socket_directory(st)), port, user, dbname=dbname, **extra)
+
+
+def socket_conninfo(socketdir: str, port: int, user: str, *, dbname: str = "postgres", **extra: Any) -> str:
+    """A libpq connection string to a server's own unix socket, as `user` (peer): every
+    manager's way to reach its servers, with our application name and connect timeout."""
+    from psycopg.conninfo import make_conninfo
+
     params: dict[str, Any] = {
-        "host": str(instance.live_socket_directory(st)),
+        "host": socketdir,
         "port": port,
-        "user": instance.settings.postgresql.surole.name,
+        "user": user,
         "dbname": dbname,
         "application_name": APPLICATION_NAME,
         "connect_timeout": CONNECT_TIMEOUT,

@@ -138,6 +138,20 @@ def _stop_servers_under(path: Path) -> None:
 
 
 @pytest.fixture
+def stranger() -> Iterator[Any]:
+    """A live process that is not a postmaster: what a reused PID looks like."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    try:
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.fixture
 def settings(short_tmp: Path) -> Any:
     return make_settings(short_tmp)
 

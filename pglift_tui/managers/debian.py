@@ -196,7 +196,6 @@ class DebianManager:
 
     def conninfo(self, item: InstanceListItem, **extra: Any) -> str:
         """The cluster's own socket and port, as the OS user we run as (peer)."""
-        from psycopg.conninfo import make_conninfo
 
         from .. import db, locks
 
@@ -206,15 +205,7 @@ class DebianManager:
         if st.status == "running" and st.pidfile is not None:
             socketdir = st.pidfile.socket_dir or socketdir
             port = st.pidfile.port or port
-        params: dict[str, Any] = {
-            "host": socketdir,
-            "port": port,
-            "user": locks.os_user(),
-            "dbname": "postgres",
-            "application_name": db.APPLICATION_NAME,
-            "connect_timeout": db.CONNECT_TIMEOUT,
-        }
-        return make_conninfo(**(params | extra))
+        return db.socket_conninfo(socketdir, port, locks.os_user(), **extra)
 
     def files(self, item: InstanceListItem) -> ServerFiles:
         cluster = self.cluster(item)

@@ -137,7 +137,6 @@ class UnmanagedManager:
         raise InstanceStateError(refusal.reason)  # Host.run asks `can` first: never reached from there
 
     def conninfo(self, item: InstanceListItem, **extra: Any) -> str:
-        from psycopg.conninfo import make_conninfo
 
         from .. import db, locks
 
@@ -146,15 +145,7 @@ class UnmanagedManager:
             socketdir = pidfile.socket_dir
         else:  # the compiled-in default of Debian's and Red Hat's builds, else the server's own
             socketdir = "/var/run/postgresql" if os.path.isdir("/var/run/postgresql") else "/tmp"  # noqa: S108
-        params: dict[str, Any] = {
-            "host": socketdir,
-            "port": item.port,
-            "user": locks.os_user(),
-            "dbname": "postgres",
-            "application_name": db.APPLICATION_NAME,
-            "connect_timeout": db.CONNECT_TIMEOUT,
-        }
-        return make_conninfo(**(params | extra))
+        return db.socket_conninfo(socketdir, item.port, locks.os_user(), **extra)
 
     def files(self, item: InstanceListItem) -> ServerFiles:
         return ServerFiles(

@@ -16,6 +16,9 @@ from datetime import datetime
 from ..models.interface import InstanceListItem
 from ..monitor import InstanceView
 from . import health_words
+from .amounts import age, size
+
+__all__ = ["age", "size"]
 
 SPARKS = "▁▂▃▄▅▆▇█"
 
@@ -71,26 +74,6 @@ def uptime(started_at: datetime | None, now: float) -> str:
         return f"{hours}h{minutes:02d}m"
     days, hours = divmod(hours, 24)
     return f"{days}d{hours:02d}h"
-
-
-def age(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    if seconds < 3600:
-        return f"{seconds / 60:.0f}m"
-    if seconds < 86400:
-        return f"{seconds / 3600:.1f}h"
-    return f"{seconds / 86400:.0f}d{seconds % 86400 / 3600:.0f}h"
-
-
-def size(n: float) -> str:
-    for unit in ("B", "kB", "MB", "GB"):
-        if abs(n) < 1024 or unit == "GB":
-            return f"{n:.0f}{unit}" if unit == "B" or n >= 10 else f"{n:.1f}{unit}"
-        n /= 1024
-    return f"{n:.0f}TB"
 
 
 def lag(view: InstanceView) -> str:

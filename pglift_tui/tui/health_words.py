@@ -9,18 +9,11 @@ from __future__ import annotations
 
 from ..health import Finding
 from ..monitor import InstanceView
+from .amounts import size
 
 MARKS = {"critical": "‼", "warning": "!"}
 #: Rank of each severity for sorting and the jump key (lower is worse).
 RANK = {"critical": 0, "warning": 1, None: 2}
-
-
-def _size(n: float) -> str:
-    for unit in ("B", "kB", "MB", "GB"):
-        if abs(n) < 1024 or unit == "GB":
-            return f"{n:.0f}{unit}" if unit == "B" or n >= 10 else f"{n:.1f}{unit}"
-        n /= 1024
-    return f"{n:.0f}TB"
 
 
 def _duration(seconds: float) -> str:
@@ -42,7 +35,7 @@ def short(finding: Finding) -> str:
         if unit == "s":
             return _duration(value)
         if unit == "B":
-            return _size(value)
+            return size(value)
         if unit == "%":
             return f"{value:.0f}%"
         return f"{value:g}"

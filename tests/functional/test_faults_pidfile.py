@@ -10,13 +10,10 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import psutil
-import pytest
 
 from pglift_tui import ctl, instances
 from pglift_tui.status import status
@@ -32,17 +29,6 @@ BAD_PIDFILES = {
     "huge-pid": "9" * 40 + "\n{datadir}\n1700000000\n{port}\n/tmp\nlocalhost\n 1 2\nready\n",
     "truncated": "12",
 }
-
-
-@pytest.fixture
-def stranger() -> Iterator[subprocess.Popen[bytes]]:
-    """A live process that is not a postmaster: what a reused PID looks like."""
-    proc = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
-    try:
-        yield proc
-    finally:
-        proc.kill()
-        proc.wait()
 
 
 async def _answers(instance: Any) -> bool:

@@ -6,8 +6,6 @@ import asyncio
 import contextvars
 import logging
 import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,17 +17,6 @@ from pglift_tui.exceptions import InstanceBusy, InstanceStateError
 from pglift_tui.status import status
 
 from .pg import query, wait_for
-
-
-@pytest.fixture
-def stranger() -> Iterator[subprocess.Popen[bytes]]:
-    """A live process that is not a postmaster: what a reused PID looks like."""
-    proc = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
-    try:
-        yield proc
-    finally:
-        proc.kill()
-        proc.wait()
 
 
 def _point_pidfile_at(instance: Any, pid: int) -> None:
