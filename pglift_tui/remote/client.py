@@ -131,7 +131,18 @@ class Channel:
         self._stderr_task = asyncio.ensure_future(self._read_stderr(self._proc))
         wait = self.host.connect_timeout * 2 + 15  # connect, authenticate, start the far end
         said = {"protocol": protocol.PROTOCOL, "version": __version__, "operator": operator()}
-        hello = await self.call("hello", said, timeout=wait, ready=True)
+        try:
+            hello = await self.call("hello", said, timeout=wait, ready=True)
+        except HostUnreachable as exc:
+            # ssh ended (refused, no route, a key refused): its words are on stderr.
+            if self._reader is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(asyncio.shield(self._reader), 5)
+            await self._end()
+            why = self.error if self.error and self.error != "not connected" else exc.message
+            raise HostUnreachable(
+                f"host {self.name} is unreachable: {why.removeprefix(f'host {self.name} is unreachable: ')}"
+            ) from None
         if hello.get("protocol") not in protocol.SUPPORTED:
             await self._end()
             raise protocol.mismatch("this client", f"host {self.name}", protocol.PROTOCOL,

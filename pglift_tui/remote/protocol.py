@@ -179,8 +179,9 @@ def _core_class(exc: BaseException) -> type[Error] | None:
     for cls in type(exc).__mro__:
         if cls is ProtocolError or cls is ProtocolMismatch:
             return ProtocolMismatch if cls is ProtocolMismatch else ProtocolError
-        if issubclass(cls, Error) and getattr(exceptions, cls.__name__, None) is cls:
-            return cls
+        known: Any = getattr(exceptions, cls.__name__, None)
+        if known is cls and issubclass(known, Error):
+            return known
     return None
 
 
