@@ -11,6 +11,7 @@ client reads ~/.ssh from the passwd home, not $HOME. The far end runs this check
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import shutil
 import socket
@@ -76,10 +77,8 @@ class SshHost:
         except psutil.NoSuchProcess:
             family = []
         for process in reversed(family):  # connections first, so none is accepted meanwhile
-            try:
+            with contextlib.suppress(psutil.NoSuchProcess):
                 process.kill()
-            except psutil.NoSuchProcess:
-                pass
         self.proc.wait()
         self.proc = None
         deadline = time.monotonic() + 10
@@ -191,7 +190,9 @@ def hosts(short_tmp: Path) -> Iterator[Any]:
     def make(count: int) -> Hosts:
         root = short_tmp / f"f{len(made)}"
         root.mkdir()
-        group = make_hosts(root, count, free_port=free_port, make_settings=make_settings, write_site=write_site)
+        group = make_hosts(
+            root, count, free_port=free_port, make_settings=make_settings, write_site=write_site
+        )
         made.append(group)
         return group
 

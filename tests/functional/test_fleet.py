@@ -16,8 +16,8 @@ from pglift_tui import instances, journal
 from pglift_tui.models import interface, system
 
 from ..conftest import free_port
-from .pg import query
 from ..sshd import hosts  # noqa: F401  (the fixture)
+from .pg import query
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -89,7 +89,7 @@ async def test_an_action_on_one_host_leaves_the_others_and_is_journaled_with_ssh
     event = next(e for e in journal.read(fleet["h3"].settings) if e.action == "stop")
     assert event.result == "ok"
     assert event.details["via"] == "ssh"
-    client, _, server, port = event.details["ssh_connection"].split()
+    _, _, server, port = event.details["ssh_connection"].split()
     assert (server, int(port)) == (fleet["h3"].address, fleet["h3"].port)
     assert event.details["ssh_user"] == getpass.getuser()
     assert event.details["ssh_auth"].startswith("publickey ssh-ed25519 ")

@@ -32,7 +32,9 @@ def source_of(fleet: Any, short_tmp: Path, **options: Any) -> RemoteSource:
 
 def listening() -> set[tuple[str, int]]:
     return {
-        (c.laddr.ip, c.laddr.port) for c in psutil.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN
+        (c.laddr.ip, c.laddr.port)
+        for c in psutil.net_connections(kind="inet")
+        if c.status == psutil.CONN_LISTEN
     }
 
 
@@ -82,7 +84,10 @@ async def test_rows_actions_and_details_go_to_their_host(hosts: Any, short_tmp: 
         await detail.close()
 
         events = await asyncio.to_thread(source.events, 10)
-        assert [(e.instance, e.action) for e in events[:2]] == [("h3:15/main", "start"), ("h3:15/main", "stop")]
+        assert [(e.instance, e.action) for e in events[:2]] == [
+            ("h3:15/main", "start"),
+            ("h3:15/main", "stop"),
+        ]
         assert listening() == before  # no port opened on any host, nor here
     finally:
         await source.close()
@@ -138,7 +143,10 @@ async def test_both_ends_refuse_a_protocol_they_do_not_know(
     await group.close()
     refused = failed["h2"]
     assert isinstance(refused, ProtocolMismatch)
-    assert "the client speaks protocol 99" in refused.message and "this host speaks protocol 1" in refused.message
+    assert (
+        "the client speaks protocol 99" in refused.message
+        and "this host speaks protocol 1" in refused.message
+    )
     # A client that no longer knows protocol 1: it refuses the far end's answer itself.
     monkeypatch.setattr(protocol, "PROTOCOL", 1)
     group = Fleet(chosen, control=control)

@@ -123,8 +123,11 @@ def test_ssh_never_prompts_and_keeps_our_options_first(tmp_path: Path) -> None:
     )  # fmt: skip
     argv = transport.ssh_argv(host, tmp_path)
     assert argv.index("BatchMode=yes") < argv.index("BatchMode=no")  # ssh keeps the first value
-    assert argv[-2:] == ["10.0.0.1", "env 'PGLIFT_TUI_SETTINGS=/etc/x y.yaml' sh -c 'pglift-tui serve --stdio'"]
-    assert ["-p", "2222"] == argv[argv.index("-p") : argv.index("-p") + 2]
+    assert argv[-2:] == [
+        "10.0.0.1",
+        "env 'PGLIFT_TUI_SETTINGS=/etc/x y.yaml' sh -c 'pglift-tui serve --stdio'",
+    ]
+    assert argv[argv.index("-p") : argv.index("-p") + 2] == ["-p", "2222"]
     assert f"ControlPath={tmp_path}/%C" in argv
     assert transport.environment()["SSH_ASKPASS_REQUIRE"] == "never"
 
@@ -159,7 +162,9 @@ def test_views_cross_the_wire_whole_and_secrets_never() -> None:
         (CommandError(["pg_ctl"], 1, "FATAL: no", log_lines=["FATAL: x"]), 1),
     ],
 )
-def test_an_error_comes_back_as_the_same_error(error: Exception, code: int, capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_error_comes_back_as_the_same_error(
+    error: Exception, code: int, capsys: pytest.CaptureFixture[str]
+) -> None:
     _, message, data = protocol.error_data(error)
     rebuilt = protocol.rebuild({"code": protocol.CORE_ERROR, "message": message, "data": data}, "host db1")
     assert rebuilt.message.startswith("host db1: ")
