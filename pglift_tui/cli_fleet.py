@@ -14,11 +14,13 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .cli_report import EXIT_FAILED
 from .exceptions import Error
-from .remote.fleet import Fleet, hosts_of
+
+if TYPE_CHECKING:  # imported when used: `pglift-tui ls` without --inventory must not pay for it
+    from .remote.fleet import Fleet
 
 
 def add_options(parser: argparse.ArgumentParser, *, host: bool, dest: str = "inventory") -> None:
@@ -36,6 +38,8 @@ def add_options(parser: argparse.ArgumentParser, *, host: bool, dest: str = "inv
 
 
 def fleet(args: argparse.Namespace) -> Fleet:
+    from .remote.fleet import Fleet, hosts_of
+
     return Fleet(hosts_of(args.inventory, args.limit))
 
 
@@ -170,6 +174,7 @@ def check(args: argparse.Namespace) -> int:
 
 def dashboard(args: argparse.Namespace, paths: Sequence[Path]) -> Any:
     """The dashboard's source over the inventory's hosts."""
+    from .remote.fleet import hosts_of
     from .tui.remote_source import RemoteSource
 
     return RemoteSource(hosts_of(paths, args.limit), refresh=args.refresh)
