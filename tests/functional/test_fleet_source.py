@@ -30,18 +30,33 @@ def source_of(fleet: Any, short_tmp: Path, **options: Any) -> RemoteSource:
     return RemoteSource(chosen, refresh=0.3, control=control, **options)
 
 
-def listening() -> set[tuple[str, int]]:
-    return {
-        (c.laddr.ip, c.laddr.port)
-        for c in psutil.net_connections(kind="inet")
-        if c.status == psutil.CONN_LISTEN
-    }
+def listening(fleet: Any) -> set[tuple[str, int, str]]:
+    """The TCP listeners of every process of the fleet: each host's sshd, what it runs
+    (the far ends), and this process with its children (the ssh clients and masters).
+    Only these: other processes of the machine come and go."""
+    processes = [psutil.Process()]
+    processes += [psutil.Process(h.proc.pid) for h in fleet.hosts.values() if h.proc is not None]
+    found = set()
+    for process in processes:
+        try:
+            family = [process, *process.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            continue
+        for member in family:
+            try:
+                for c in member.net_connections(kind="inet"):
+                    if c.status == psutil.CONN_LISTEN:
+                        found.add((c.laddr.ip, c.laddr.port, member.name()))
+            except psutil.NoSuchProcess:
+                continue
+    return found
 
 
 async def test_rows_actions_and_details_go_to_their_host(hosts: Any, short_tmp: Path) -> None:  # noqa: F811
     fleet = hosts(2)
     servers = {name: await make(fleet[name]) for name in fleet.names()}
-    before = listening()
+    before = listening(fleet)
+    assert {name for _, _, name in before} == {"sshd"}
     source = source_of(fleet, short_tmp)
     try:
         views = await source.snapshot()
@@ -88,7 +103,11 @@ async def test_rows_actions_and_details_go_to_their_host(hosts: Any, short_tmp: 
             ("h3:15/main", "start"),
             ("h3:15/main", "stop"),
         ]
-        assert listening() == before  # no port opened on any host, nor here
+        serving = [p for p in psutil.Process().children(recursive=True) if p.name() == "ssh"]
+        assert serving, "the channels run ssh"
+        assert any("serve" in " ".join(p.cmdline()) for h in fleet.hosts.values()
+                   for p in psutil.Process(h.proc.pid).children(recursive=True))  # fmt: skip
+        assert listening(fleet) == before  # no port opened by any far end, nor here
     finally:
         await source.close()
 
