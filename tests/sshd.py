@@ -114,8 +114,13 @@ class Hosts:
             host.kill()
 
 
-def make_hosts(root: Path, count: int, *, free_port: Any, make_settings: Any, write_site: Any) -> Hosts:
-    """Start `count` sshd, write their client config and an inventory; all under `root`."""
+def make_hosts(
+    root: Path, count: int, *, free_port: Any, site_for: Any, start: bool = True, timeout: float = 3
+) -> Hosts:
+    """Start `count` sshd, write their client config and an inventory; all under `root`.
+
+    `site_for(where)` gives the (settings, site file) of the host whose files are in `where`.
+    """
     if not SSHD.exists():
         pytest.fail("sshd is needed for the fleet tests: apt-get install openssh-server")
     client_key = root / "id"
@@ -150,8 +155,7 @@ def make_hosts(root: Path, count: int, *, free_port: Any, make_settings: Any, wr
             "MaxStartups 200\nMaxSessions 50\n"
         )
         lines.append(f"[{address}]:{port} {host_key.rsplit(' ', 1)[0]}")
-        settings = make_settings(where)
-        site = write_site(settings)
+        settings, site = site_for(where)
         host = SshHost(name, address, port, where, settings, site)
         group.hosts[name] = host
         inventory_hosts[name] = {
@@ -168,15 +172,16 @@ def make_hosts(root: Path, count: int, *, free_port: Any, make_settings: Any, wr
                         "ansible_user": getpass.getuser(),
                         "ansible_ssh_common_args": f"-F {ssh_config}",
                         "pglift_tui_command": COMMAND,
-                        "pglift_tui_connect_timeout": 3,
+                        "pglift_tui_connect_timeout": timeout,
                     },
                     "hosts": inventory_hosts,
                 }
             }
         )
     )
-    for host in group.hosts.values():
-        host.start()
+    if start:
+        for host in group.hosts.values():
+            host.start()
     return group
 
 

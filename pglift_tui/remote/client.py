@@ -92,7 +92,9 @@ class Channel:
         self._refusals: dict[str, dict[str, Refusal]] = {}
         #: Set once the first table came, or the host proved unreachable.
         self.settled = asyncio.Event()
-        self.received = 0  # bytes read from the channel so far (the benchmark counts them)
+        #: Bytes read from the channel so far, and of them the pushed changes (`views`).
+        self.received = 0
+        self.pushed = 0
         self._proc: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Task[None] | None = None
         self._stderr_task: asyncio.Task[None] | None = None
@@ -207,7 +209,7 @@ class Channel:
                     break
                 self.received += len(raw)
                 try:
-                    self._dispatch(protocol.parse(raw))
+                    self._dispatch(protocol.parse(raw), len(raw))
                 except ProtocolError as exc:
                     self._stderr.append(exc.message)
         finally:
@@ -225,7 +227,7 @@ class Channel:
                 return
             self._stderr.append(raw.decode(errors="replace").rstrip())
 
-    def _dispatch(self, message: dict[str, Any]) -> None:
+    def _dispatch(self, message: dict[str, Any], size: int = 0) -> None:
         ident = message.get("id")
         if "result" in message or "error" in message:
             future = self._pending.get(ident) if isinstance(ident, int) else None
@@ -239,6 +241,7 @@ class Channel:
         params = message.get("params") or {}
         method = message.get("method")
         if method == "views":
+            self.pushed += size
             self._apply(params.get("changed", []), params.get("removed", []))
         elif method == "step":
             step = self._steps.get(params.get("id"))  # type: ignore[arg-type]

@@ -42,9 +42,10 @@ def control_dir() -> Path:
     return ensure_private_dir(candidates[-1])
 
 
-def remote_command(host: InventoryHost) -> str:
-    """What the far end's login shell runs: the package's `serve --stdio`, with its settings."""
-    serve = f"{host.command} serve --stdio"
+def remote_command(host: InventoryHost, args: str = "serve --stdio") -> str:
+    """What the far end's login shell runs: the package's `serve --stdio` (or `args`),
+    with its settings."""
+    serve = f"{host.command} {args}"
     if host.settings is None:
         return serve
     return shlex.join(["env", f"PGLIFT_TUI_SETTINGS={host.settings}", "sh", "-c", serve])
