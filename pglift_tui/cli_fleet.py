@@ -125,6 +125,7 @@ def check(args: argparse.Namespace) -> int:
     UNKNOWN (a CRITICAL elsewhere still wins), named in the status line."""
     import asyncio
 
+    from .exceptions import InstanceNotFound
     from .health import Report
     from .health import command as health_command
     from .remote import protocol
@@ -136,6 +137,10 @@ def check(args: argparse.Namespace) -> int:
             answers, errors = await group.each("check", {"name": args.name, "version": args.pg_version})
         finally:
             await group.close()
+        if args.name is not None:  # a host without that instance has nothing to say of it
+            missing = {n for n, e in errors.items() if isinstance(e, InstanceNotFound)}
+            if missing and (answers or len(missing) < len(errors)):
+                errors = {n: e for n, e in errors.items() if n not in missing}
         by_host = {name: protocol.load(data, list[Report]) for name, data in answers.items()}
         reports = [r for name in group.names() for r in _qualified(name, by_host.get(name, []))]
         return reports, failed | errors, by_host

@@ -92,15 +92,22 @@ class Fleet:
         self, version: str | None = None, names: Sequence[str] | None = None
     ) -> tuple[list[InstanceListItem], dict[str, Error]]:
         """Every listed server of the hosts that answer, `host` set; and the hosts that did not."""
+        if version is not None and not version.isdigit():
+            from ..exceptions import InvalidVersion
+
+            raise InvalidVersion(f"invalid version {version!r}", hint="give a major version such as '15'")
         chosen = list(names) if names is not None else self.names()
         failed = await self.open(chosen)
-        answers, errors = await self.each("ls", {"version": version}, [n for n in chosen if n not in failed])
+        # Filtered here: a host without that version installed lists nothing, it does not fail.
+        answers, errors = await self.each("ls", {}, [n for n in chosen if n not in failed])
         failed |= errors
         items = []
         for name in chosen:
             for data in answers.get(name, []):
                 data["host"] = name
-                items.append(protocol.load(data, InstanceListItem))
+                item = protocol.load(data, InstanceListItem)
+                if version is None or item.version == version:
+                    items.append(item)
         return items, failed
 
     async def resolve(

@@ -18,7 +18,7 @@ import contextlib
 import threading
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .. import journal, troubleshoot
 from ..exceptions import ConfigurationError
@@ -31,6 +31,7 @@ from ..remote.client import BACKOFF, Channel, HostState
 from ..remote.fleet import Fleet
 from ..remote.inventory import InventoryHost
 from .detail_source import Detail
+from .source import Source
 
 T = TypeVar("T")
 #: Seconds an interrupted action may take to undo what it did when the dashboard quits.
@@ -255,3 +256,12 @@ class RemoteDetail:
     async def close(self) -> None:
         with contextlib.suppress(Exception):
             await self._read("close", dict[str, Any])
+
+
+if TYPE_CHECKING:  # mypy proves both satisfy the protocols the dashboard reads through
+
+    def _is_source(source: RemoteSource) -> Source:
+        return source
+
+    def _is_detail(detail: RemoteDetail) -> Detail:
+        return detail

@@ -33,6 +33,25 @@ async def make(host: Any, name: str = "main", state: str = "started") -> system.
     return system.Instance.system_lookup(name, None, host.settings)
 
 
+def hold(settings: Any, qualname: str, action: str) -> subprocess.Popen[str]:
+    """An instance's lock taken on a host by another process, as a script there would."""
+    code = (
+        "import sys\n"
+        "from pglift_tui.locks import instance_lock_sync\n"
+        "from pglift_tui.settings import Settings\n"
+        f"s = Settings(prefix={str(settings.prefix)!r}, run_prefix={str(settings.run_prefix)!r})\n"
+        f"held = instance_lock_sync(s, {qualname!r}, {action!r})\n"
+        "held.__enter__()\n"
+        "print('held', flush=True)\n"
+        "sys.stdin.read()\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+    return proc
+
+
 async def answers(instance: system.Instance) -> bool:
     """The server itself says it runs: a query over its own socket."""
     try:
@@ -63,6 +82,9 @@ async def test_ls_lists_every_hosts_instances_by_inventory_name(hosts: Any) -> N
     # --limit as Ansible's: a union and an exclusion.
     limited = cli("ls", "--inventory", str(fleet.inventory), "--limit", "h*:!h3", "--json")
     assert {i["host"] for i in json.loads(limited.stdout)} == {"h2", "h4"}
+    # A version no host has lists nothing from each: not a failure of any host.
+    none = cli("ls", "--inventory", str(fleet.inventory), "--version", "16", "--json")
+    assert (none.returncode, json.loads(none.stdout)) == (0, []), none.stderr
 
 
 async def test_an_action_on_one_host_leaves_the_others_and_is_journaled_with_ssh(hosts: Any) -> None:  # noqa: F811
@@ -102,6 +124,16 @@ async def test_an_action_on_one_host_leaves_the_others_and_is_journaled_with_ssh
     missing = cli("start", "nosuch", "--inventory", inventory, "--host", "h2")
     assert missing.returncode == 3
     assert "not found on h2" in missing.stderr
+
+    # The far end takes the host's own locks: a script holding one there wins, and says so.
+    holder = hold(fleet["h2"].settings, "15-main", "reload")
+    try:
+        busy = cli("restart", "main", "--inventory", inventory, "--host", "h2")
+    finally:
+        holder.communicate("")
+    assert busy.returncode == 4, busy.stderr
+    assert f"by pid {holder.pid}" in busy.stderr and busy.stderr.startswith("error: host h2: ")
+    assert await answers(servers["h2"])
 
     got = cli("get", "main", "--inventory", inventory, "--host", "h2", "--json")
     assert got.returncode == 0, got.stderr
