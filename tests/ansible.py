@@ -20,5 +20,7 @@ def ensure_ansible() -> Path:
     bindir = ANSIBLE / "bin"
     if not (bindir / "ansible-inventory").exists():
         subprocess.run([sys.executable, "-m", "venv", "--clear", str(ANSIBLE)], check=True)
-        subprocess.run([str(bindir / "python"), "-m", "pip", "install", "--quiet", "ansible-core"], check=True)
+        subprocess.run(
+            [str(bindir / "python"), "-m", "pip", "install", "--quiet", "ansible-core"], check=True
+        )
     return bindir

@@ -195,9 +195,12 @@ def hosts(short_tmp: Path) -> Iterator[Any]:
     def make(count: int) -> Hosts:
         root = short_tmp / f"f{len(made)}"
         root.mkdir()
-        group = make_hosts(
-            root, count, free_port=free_port, make_settings=make_settings, write_site=write_site
-        )
+
+        def site_for(where: Path) -> tuple[Any, Path]:
+            settings = make_settings(where)
+            return settings, write_site(settings)
+
+        group = make_hosts(root, count, free_port=free_port, site_for=site_for)
         made.append(group)
         return group
 

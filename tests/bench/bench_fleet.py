@@ -181,9 +181,7 @@ def dashboard_run(
             serves=len(used),
             bytes_all=(sum(c.received for c in channels) - received) / n / (wall / REFRESH),
             bytes_pushed=(sum(c.pushed for c in channels) - pushed) / n / (wall / REFRESH),
-            latency=statistics.median(
-                [c.latency_ms for c in channels if c.latency_ms is not None] or [0]
-            ),
+            latency=statistics.median([c.latency_ms for c in channels if c.latency_ms is not None] or [0]),
         )
         app.exit()
 
