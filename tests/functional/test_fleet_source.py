@@ -12,13 +12,15 @@ from typing import Any
 import psutil
 import pytest
 
-from pglift_tui.exceptions import InstanceNotFound
+from pglift_tui.exceptions import ConfigurationError, InstanceNotFound
+from pglift_tui.models import interface
 from pglift_tui.remote import inventory, protocol
 from pglift_tui.remote.fleet import Fleet
 from pglift_tui.remote.protocol import ProtocolMismatch
 from pglift_tui.tui.remote_source import RemoteSource
 
 from ..sshd import hosts  # noqa: F401  (the fixture)
+from . import pg
 from .pg import wait_for
 from .test_fleet import answers, make
 
@@ -85,6 +87,15 @@ async def test_rows_actions_and_details_go_to_their_host(hosts: Any, short_tmp: 
         await source.run("start", "h3:15/main")
         assert await answers(servers["h3"])
 
+        # An action's data crosses whole: configure's (diff, pending restart) stays a tuple.
+        changed = await source.run("configure", "h2:15/main", settings={"work_mem": "8MB"})
+        assert isinstance(changed.data, tuple) and changed.data[1] is False
+        assert changed.data[0]["work_mem"][1] == "8MB"
+        assert (await pg.show(servers["h2"], "work_mem")) == "8MB"
+        with pytest.raises(ConfigurationError, match="a password is not sent"):
+            manifest = interface.Instance(name="new", surole_password="Secret-pass-9")  # type: ignore[arg-type]
+            await source.run("create", "h2:15/new", manifest=manifest)
+
         with pytest.raises(InstanceNotFound, match="h2: 15/nosuch not found"):
             await source.run("start", "h2:15/nosuch")
 
@@ -95,11 +106,12 @@ async def test_rows_actions_and_details_go_to_their_host(hosts: Any, short_tmp: 
         assert overview.facts["port"] == servers["h2"].port
         settings = {row["name"]: row for row in await detail.settings()}
         assert settings["port"]["setting"] == str(servers["h2"].port)
-        assert [e.action for e in await detail.history(5)] == ["create"]  # nothing since, on h2
+        assert [e.action for e in await detail.history(5)] == ["configure", "create"]  # h2's, newest first
         await detail.close()
 
         events = await asyncio.to_thread(source.events, 10)
-        assert [(e.instance, e.action) for e in events[:2]] == [
+        assert [(e.instance, e.action) for e in events[:3]] == [  # both hosts' journals, merged
+            ("h2:15/main", "configure"),
             ("h3:15/main", "start"),
             ("h3:15/main", "stop"),
         ]
