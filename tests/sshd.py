@@ -187,17 +187,18 @@ def make_hosts(
 
 @pytest.fixture
 def hosts(short_tmp: Path) -> Iterator[Any]:
-    """A factory: `hosts(3)` starts three hosts (stopped at the end of the test)."""
+    """A factory: `hosts(3)` starts three hosts (stopped at the end of the test);
+    `pg18=True` installs PostgreSQL 18 beside 15 on each."""
     from .conftest import free_port, make_settings, write_site
 
     made: list[Hosts] = []
 
-    def make(count: int) -> Hosts:
+    def make(count: int, *, pg18: bool = False) -> Hosts:
         root = short_tmp / f"f{len(made)}"
         root.mkdir()
 
         def site_for(where: Path) -> tuple[Any, Path]:
-            settings = make_settings(where)
+            settings = make_settings(where, pg18=pg18)
             return settings, write_site(settings)
 
         group = make_hosts(root, count, free_port=free_port, site_for=site_for)

@@ -57,6 +57,8 @@ class HostState:
     instances: int = 0
     #: The far end's pglift-tui version, once it said hello.
     version: str | None = None
+    #: The inventory groups it belongs to (`all` left out), for the filter.
+    groups: tuple[str, ...] = ()
 
 
 def operator() -> str:
@@ -327,7 +329,10 @@ class Channel:
         return self._refusals.get(key, {}).get(action)
 
     def host_state(self) -> HostState:
-        return HostState(self.name, self.state, self.latency_ms, self.error, len(self.views), self.version)
+        groups = tuple(sorted(self.host.groups - {"all"}))
+        return HostState(
+            self.name, self.state, self.latency_ms, self.error, len(self.views), self.version, groups
+        )
 
     # -- kept open (the dashboard) -----------------------------------------------------------
     async def keep(self, interval: float) -> None:

@@ -268,7 +268,8 @@ class Server:
         loop = asyncio.get_running_loop()
 
         def step(event: Any) -> None:  # may be called from a worker thread
-            params = {"id": ident, "name": event.name, "state": event.state, "elapsed": event.elapsed}
+            params = {"id": ident, "name": event.name, "state": event.state, "elapsed": event.elapsed,
+                      "detail": getattr(event, "detail", "")}  # fmt: skip
             message = protocol.notification("step", params)
             loop.call_soon_threadsafe(lambda: asyncio.ensure_future(self.send(message)))
 

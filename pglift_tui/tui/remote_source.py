@@ -151,7 +151,8 @@ class RemoteSource:
             from ..instances import Step
 
             assert on_step is not None
-            on_step(Step(params["name"], params["state"], float(params.get("elapsed", 0.0))))
+            elapsed = float(params.get("elapsed", 0.0))
+            on_step(Step(params["name"], params["state"], elapsed, str(params.get("detail", ""))))
 
         if on_step is not None:
             options["steps"] = True

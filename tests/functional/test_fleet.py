@@ -79,6 +79,9 @@ async def test_ls_lists_every_hosts_instances_by_inventory_name(hosts: Any) -> N
     header, *rows = table.stdout.splitlines()
     assert header.split()[:2] == ["HOST", "NAME"]
     assert sorted(r.split()[0] for r in rows) == ["h2", "h3", "h3", "h4"]
+    # The dashboard's command without a terminal prints the same table.
+    plain = cli("--inventory", str(fleet.inventory))
+    assert plain.returncode == 0 and plain.stdout == table.stdout, plain.stderr
     # --limit as Ansible's: a union and an exclusion.
     limited = cli("ls", "--inventory", str(fleet.inventory), "--limit", "h*:!h3", "--json")
     assert {i["host"] for i in json.loads(limited.stdout)} == {"h2", "h4"}

@@ -12,6 +12,7 @@ from typing import Any
 import psutil
 import pytest
 
+from pglift_tui import __version__
 from pglift_tui.exceptions import ConfigurationError, InstanceNotFound
 from pglift_tui.models import interface
 from pglift_tui.remote import inventory, protocol
@@ -67,6 +68,7 @@ async def test_rows_actions_and_details_go_to_their_host(hosts: Any, short_tmp: 
         states = {h.name: h for h in source.hosts()}
         assert {h.state for h in states.values()} == {"connected"}
         assert all(h.instances == 1 and h.error is None for h in states.values())
+        assert states["h2"].groups == () and states["h2"].version == __version__
 
         async def measured() -> bool:
             return all(h.latency_ms is not None and h.latency_ms > 0 for h in source.hosts())
@@ -186,3 +188,23 @@ async def test_both_ends_refuse_a_protocol_they_do_not_know(
     refused = failed["h2"]
     assert isinstance(refused, ProtocolMismatch)
     assert "host h2 speaks protocol 1" in refused.message and "knows [99]" in refused.message
+
+
+async def test_an_upgrade_on_a_host_tells_each_step_as_it_goes(hosts: Any, short_tmp: Path) -> None:  # noqa: F811
+    fleet = hosts(1, pg18=True)
+    await make(fleet["h2"], "app")
+    source = source_of(fleet, short_tmp)
+    steps: list[tuple[str, str]] = []
+    try:
+        await source.snapshot()
+        outcome = await source.run(
+            "upgrade", "h2:15/app", version="18", mode="copy", analyze=False,
+            on_step=lambda step: steps.append((step.name, step.state)),
+        )  # fmt: skip
+        assert "upgraded to 18/app" in outcome.word
+        assert steps[0][1] == "running" and all(state in ("running", "done") for _, state in steps)
+        assert [name for name, state in steps if state == "done"] == ["init", "check", "copy", "start"]
+        rows = {v.key: v.item for v in await source.snapshot()}
+        assert rows["h2:18/app"].status == "running" and rows["h2:15/app"].superseded_by
+    finally:
+        await source.close()
