@@ -59,7 +59,9 @@ class RemoteSource:
         self._kept: list[concurrent.futures.Future[None]] = []
         self._actions: set[concurrent.futures.Future[Any]] = set()
         self._first = True
-        self.settle_timeout = max(h.connect_timeout for h in hosts) * 2 + 20 if hosts else 0
+        #: How long the first snapshot waits for the slowest host: its connect timeout, and
+        #: time for the far end to start; a host slower than that fills in later.
+        self.settle_timeout = max(h.connect_timeout for h in hosts) + 10 if hosts else 0
 
     # -- the channels' loop ------------------------------------------------------------------
     def _background(self) -> asyncio.AbstractEventLoop:
