@@ -433,9 +433,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cli_fleet.check(args)
         return health_command.main(args, _settings)
     if args.command == "serve":  # errors are answers on the wire, not lines on stderr
-        from .remote import serve
+        from .remote import stdio
 
-        return serve.main(lambda: _settings(args))
+        return stdio.main(lambda: _settings(args))
     if args.reset and not args.demo:
         print("error: --reset only applies to --demo", file=sys.stderr)
         return EXIT_USAGE
