@@ -18,7 +18,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__, cli_report
+from . import __version__, cli_fleet, cli_report
 from .cli_report import EXIT_FAILED, EXIT_USAGE
 from .exceptions import ConfigurationError, Error, InstanceStateError
 from .health import command as health_command
@@ -42,17 +42,20 @@ def _parser() -> argparse.ArgumentParser:
         "--read-only", action="store_true", help="dashboard without any action that changes state"
     )
     parser.add_argument("--theme", help="Textual theme, e.g. textual-light for a light terminal")
+    cli_fleet.add_options(parser, host=False, dest="dashboard_inventory")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     ls = sub.add_parser("ls", help="list instances")
     ls.add_argument("--version", dest="pg_version", metavar="V", help="only this PostgreSQL version")
     ls.add_argument("--json", action="store_true", help="JSON output")
+    cli_fleet.add_options(ls, host=False)
 
     get = sub.add_parser("get", help="show an instance as a manifest")
     get.add_argument("name")
     get.add_argument("--version", dest="pg_version", metavar="V")
     _manager_option(get)
     get.add_argument("--json", action="store_true", help="JSON output (default: YAML)")
+    cli_fleet.add_options(get, host=True)
 
     apply = sub.add_parser("apply", help="create, change or drop an instance from a manifest")
     apply.add_argument("-f", "--file", required=True, type=Path, help="manifest (YAML or JSON; - for stdin)")
@@ -70,6 +73,8 @@ def _parser() -> argparse.ArgumentParser:
         cmd.add_argument("name")
         cmd.add_argument("--version", dest="pg_version", metavar="V")
         _manager_option(cmd)
+        if name != "drop":
+            cli_fleet.add_options(cmd, host=True)
         if name in ("stop", "restart"):
             cmd.add_argument("--mode", choices=("smart", "fast", "immediate"), default="fast")
         if name == "stop":
@@ -103,6 +108,12 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--force", action="store_true", help="even though standbys stream from it")
     up.add_argument("--analyze", action="store_true", help="then run vacuumdb --analyze-in-stages")
     health_command.add_parser(sub)
+    cli_fleet.add_options(sub.choices["check"], host=False)
+    serve = sub.add_parser("serve", help="answer a fleet client (pglift-tui --inventory) over ssh")
+    serve.add_argument(
+        "--stdio", action="store_true", required=True,
+        help="JSON-RPC 2.0 on stdin and stdout, a message a line (README: Many hosts)",
+    )  # fmt: skip
     return parser
 
 
@@ -322,21 +333,31 @@ async def _demo(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _dashboard(args: argparse.Namespace, settings: Settings) -> int:
-    """The dashboard on a terminal; the instance table when output is not one."""
+def _dashboard(args: argparse.Namespace, settings: Settings | None) -> int:
+    """The dashboard on a terminal; the instance table when output is not one.
+
+    `settings` None: over the inventory's hosts (`--inventory`), not this host.
+    """
+    inventory = args.dashboard_inventory
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        return cli_report.run(_ls(argparse.Namespace(pg_version=None, json=False, demo=args.demo), settings))
+        listing = argparse.Namespace(pg_version=None, json=False, demo=args.demo, inventory=inventory,
+                                     limit=args.limit)  # fmt: skip
+        if settings is None:
+            return cli_report.run(cli_fleet.ls(listing, _print_table))
+        return cli_report.run(_ls(listing, settings))
     from .instances._action import refuse_root
     from .tui.app import DashboardApp
     from .tui.source import LiveSource
 
-    refuse_root()
+    if settings is not None:
+        refuse_root()
     if args.refresh <= 0:
         raise ConfigurationError(
             f"invalid refresh interval {args.refresh:g}", hint="give a number of seconds above 0"
         )
-    app = DashboardApp(LiveSource(settings), refresh=args.refresh, read_only=args.read_only, theme=args.theme)
-    if args.demo:
+    source = cli_fleet.dashboard(args, inventory) if settings is None else LiveSource(settings)
+    app = DashboardApp(source, refresh=args.refresh, read_only=args.read_only, theme=args.theme)
+    if args.demo and settings is not None:
         from . import demo
 
         demo.start_workload(settings)
@@ -377,6 +398,14 @@ async def _upgrade(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def _fleet_command(args: argparse.Namespace) -> int:
+    if args.command == "ls":
+        return await cli_fleet.ls(args, _print_table)
+    if args.command == "get":
+        return await cli_fleet.get(args)
+    return await cli_fleet.lifecycle(args)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]] = {
     "upgrade": _upgrade,
     "ls": _ls,
@@ -400,10 +429,26 @@ def main(argv: Sequence[str] | None = None) -> int:
             return health_command.usage_unknown()
         raise
     if args.command == "check":  # exit codes of its own: the monitoring-plugins convention
+        if args.inventory:
+            return cli_fleet.check(args)
         return health_command.main(args, _settings)
+    if args.command == "serve":  # errors are answers on the wire, not lines on stderr
+        from .remote import stdio
+
+        return stdio.main(lambda: _settings(args))
     if args.reset and not args.demo:
         print("error: --reset only applies to --demo", file=sys.stderr)
         return EXIT_USAGE
+    if getattr(args, "inventory", None) or (args.command is None and args.dashboard_inventory):
+        # The near end runs no PostgreSQL and reads no local settings: ssh does the rest.
+        try:
+            if args.command is None:
+                return _dashboard(args, None)
+            return cli_report.run(_fleet_command(args))
+        except KeyboardInterrupt:
+            return 130
+        except Exception as exc:
+            return cli_report.report(exc)
     if os.geteuid() == 0:
         print("error: pglift-tui must not run as root: PostgreSQL refuses to run as root", file=sys.stderr)
         print(f"hint: {cli_report.root_hint()}", file=sys.stderr)

@@ -110,9 +110,10 @@ def demo() -> int:
 def test() -> int:
     if os.geteuid() == 0:
         user = system_user()
-        if shutil.which("tmux") is None:  # the terminal tests drive the dashboard in tmux
+        # The terminal tests drive the dashboard in tmux; the fleet tests run an sshd per test host.
+        if shutil.which("tmux") is None or not Path("/usr/sbin/sshd").exists():
             run(["apt-get", "update", "-q"])
-            run(["apt-get", "install", "-y", "-q", "tmux"])
+            run(["apt-get", "install", "-y", "-q", "tmux", "openssh-server"])
         copy = Path(user.pw_dir) / "pglift-tui-checkout"
         say(f"copying the checkout to {copy}, which {user.pw_name} can read")
         if copy.exists():

@@ -25,6 +25,9 @@ from ..settings import Settings
 #: (`managers.pglift`) reads what happened ("unchanged") from it rather than
 #: guessing from a status read before the lock was taken.
 last_record: ContextVar[Record | None] = ContextVar("last_record", default=None)
+#: Who asked, when it was not someone at this host's keyboard: `pglift-tui serve` sets
+#: the operator's SSH identity (SSH_CONNECTION, the ssh user), journaled with each action.
+origin: ContextVar[dict[str, str] | None] = ContextVar("origin", default=None)
 
 
 class Target(Protocol):
@@ -79,7 +82,7 @@ def _journal(instance: Target, record: Record, started: float, error: BaseExcept
         result="failed" if error is not None else record.result,
         duration=round(time.monotonic() - started, 4),
         error=message,
-        details=record.details,
+        details={**record.details, **(origin.get() or {})},
     )
     journal.append(instance.settings, event)
 
