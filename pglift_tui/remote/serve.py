@@ -267,7 +267,7 @@ class Server:
 
     # -- the detail screen's reads ----------------------------------------------------------
     async def detail_open(self, params: dict[str, Any], _: Any) -> Any:
-        from ..tui.detail_source import LiveDetail  # the core half of tui/: it imports no Textual
+        from ..detail import LiveDetail
 
         item = await asyncio.to_thread(self.host.find, str(params["key"]))
         self._next_detail += 1

@@ -25,9 +25,9 @@ from .messages import ActionProgress
 if TYPE_CHECKING:
     from textual.app import App
 
+    from ..detail import Detail
     from ..monitor import InstanceView
     from .actions import Action
-    from .detail_source import Detail
     from .source import Source
 
 Asked = list[tuple[str, dict[str, Any]]]
@@ -108,10 +108,12 @@ async def upgrade(ctx: AskContext) -> Asked | None:
 async def create(ctx: AskContext) -> Asked | None:
     ports = [view.item.port for view in ctx.views.values()]
     versions = await asyncio.to_thread(ctx.source.versions)
-    manifest = await ctx.app.push_screen_wait(CreateDialog(versions, max(ports) + 1 if ports else 5432))
+    hosts = [h.name for h in ctx.source.hosts() if h.state == "connected"]
+    dialog = CreateDialog(versions, max(ports) + 1 if ports else 5432, hosts=hosts)
+    manifest = await ctx.app.push_screen_wait(dialog)
     if manifest is None:
         return None
-    key = item_key(None, "pglift", manifest.version or versions[0], manifest.name)
+    key = item_key(dialog.host, "pglift", manifest.version or versions[0], manifest.name)
     return [(key, {"manifest": manifest})]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -35,6 +35,8 @@ class Column:
 
 COLUMNS = (
     Column("mark", "", 1, 100),
+    # Only over an inventory: the host's inventory name.
+    Column("host", "HOST", 10, 96),
     Column("name", "NAME", 12, 99),
     Column("version", "VER", 4, 60),
     Column("port", "PORT", 5, 70),
@@ -201,6 +203,7 @@ def row(
         "lag": Cell(lag(view), "warning" if view.lag_seconds and view.lag_seconds >= 60 else ""),
         "restart": Cell("yes" if view.pending_restart else "", "warning"),
         "tps": Cell(sparkline(view.tps, tps_width, tps_top) if running else "", "spark"),
+        "host": Cell(item.host or ""),
         "manager": Cell(item.manager, "dim" if item.manager == "pglift" else ""),
         "mgr": Cell(item.manager[0], "dim" if item.manager == "pglift" else ""),
         "health": Cell(*health_words.cell_text(view)),
@@ -241,7 +244,7 @@ def sort_value(view: InstanceView, key: str) -> tuple[int, float | str]:
 #: Filter fields: what `field:word` narrows to, by column key (with short aliases).
 FILTER_FIELDS = {"name": "name", "version": "version", "ver": "version", "port": "port",
                  "status": "status", "role": "role", "pid": "pid", "manager": "manager",
-                 "host": "host"}  # fmt: skip
+                 "host": "host", "group": "group", "health": "health"}  # fmt: skip
 _WORDS = re.compile(r"[\w.]+")
 
 
@@ -262,12 +265,15 @@ class RowFilter:
                     self.unknown.append(field)
                 self.terms.append((None, word))
 
-    def matches(self, view: InstanceView, cells: tuple[Cell, ...]) -> bool:
+    def matches(
+        self, view: InstanceView, cells: tuple[Cell, ...], groups: Mapping[str, tuple[str, ...]] | None = None
+    ) -> bool:
         if not self.terms:
             return True
         shown = {c.key: cells[i].text.lower() for i, c in enumerate(COLUMNS)}
         shown["manager"] = view.item.manager
         shown["host"] = (view.item.host or "").lower()
+        shown["group"] = " ".join((groups or {}).get(view.item.host or "", ())).lower()
         words = {key: _WORDS.findall(text) for key, text in shown.items()}
         for field, value in self.terms:
             pool = words[field] if field else [w for ws in words.values() for w in ws]

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .. import journal, troubleshoot
+from ..detail import Detail
 from ..exceptions import ConfigurationError
 from ..inspect import Overview
 from ..managers import Outcome, Refusal
@@ -30,7 +31,6 @@ from ..remote import protocol
 from ..remote.client import BACKOFF, Channel, HostState
 from ..remote.fleet import Fleet
 from ..remote.inventory import InventoryHost
-from .detail_source import Detail
 from .source import Source
 
 T = TypeVar("T")

@@ -11,15 +11,18 @@ import asyncio
 import concurrent.futures
 import contextlib
 import threading
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .. import binaries, journal
+from ..detail import Detail, LiveDetail
 from ..host import Host
 from ..managers import Outcome, Refusal
 from ..models.interface import InstanceListItem
 from ..monitor import InstanceView, Monitor
 from ..settings import Settings
-from .detail_source import Detail, LiveDetail
+
+if TYPE_CHECKING:
+    from ..remote.client import HostState
 
 #: Seconds an interrupted action may take to undo what it did when the dashboard quits.
 ACTION_GRACE = 30.0
@@ -44,6 +47,10 @@ class Source(Protocol):
 
     def detail(self, key: str) -> Detail:
         """What an instance's detail screen reads (blocking: called in a thread)."""
+        ...
+
+    def hosts(self) -> list[HostState]:
+        """Each host of an inventory, for the header; none for this host alone (no I/O)."""
         ...
 
     async def close(self) -> None: ...
@@ -96,6 +103,9 @@ class LiveSource:
         self._actions.add(future)
         future.add_done_callback(self._actions.discard)
         return await asyncio.wrap_future(future)
+
+    def hosts(self) -> list[HostState]:
+        return []
 
     def detail(self, key: str) -> Detail:
         return LiveDetail(self.host, self.host.find(key), self._background(), self.monitor)

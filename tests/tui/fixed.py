@@ -83,6 +83,8 @@ class FixedSource:
         self.installed = list(versions)
         #: Instance key -> what its detail screen shows (see FixedDetail).
         self.details: dict[str, dict[str, Any]] = {}
+        #: HostState of each host, for pictures of a fleet.
+        self.host_states: list[Any] = []
         self._manager = PgliftManager(Settings(prefix="/nonexistent", run_prefix="/nonexistent"))
 
     def detail(self, key: str) -> FixedDetail:
@@ -103,6 +105,9 @@ class FixedSource:
 
     async def run(self, action: str, key: str, **options: Any) -> Outcome:
         raise RuntimeError("a fixed source cannot act")
+
+    def hosts(self) -> list[Any]:
+        return list(self.host_states)
 
     async def close(self) -> None:
         return None

@@ -32,6 +32,10 @@ async def test_the_dashboard_over_an_inventory_acts_on_the_rows_host(
     env = {"TERM": "xterm-256color", "LANG": "C.UTF-8", "XDG_RUNTIME_DIR": str(short_tmp)}
     tmux.start(f"{sys.executable} -m pglift_tui --inventory {fleet.inventory} --refresh 0.5", env)
     wait(lambda: "2 instances · 2 running" in tmux.screen(), "both hosts' rows")
+    screen = tmux.screen()
+    # The header says how each host answers; the table names each row's host.
+    assert re.search(r"2 hosts: 2 connected \(\d+-\d+ ms\)", screen), screen
+    assert "HOST" in screen and all(re.search(rf"^\s+{name}\s+main\s", screen, re.M) for name in servers)
     tmux.keys("t")
     wait(lambda: re.search(r"Stop (h\d):15/main\?", tmux.screen()) is not None, "the confirmation")
     match = re.search(r"Stop (h\d):15/main\?", tmux.screen())

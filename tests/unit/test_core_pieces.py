@@ -161,3 +161,18 @@ def test_an_unexpected_error_is_two_lines_and_a_traceback_only_on_demand(
     except RuntimeError as exc:
         cli_report.report(exc)
     assert "Traceback (most recent call last)" in capsys.readouterr().err
+
+
+def test_the_table_keeps_its_most_telling_columns_at_80_and_all_at_120() -> None:
+    from pglift_tui.tui import format as fmt
+    from pglift_tui.tui.layout import columns_for
+
+    def keys(width: int, hosts: bool = False) -> list[str]:
+        return [fmt.COLUMNS[i].key for i, _ in columns_for(width, show_hosts=hosts)]
+
+    at80 = keys(80)
+    assert {"name", "status", "health", "mgr", "port", "conn"} <= set(at80) and "manager" not in at80
+    assert sum(w for _, w in columns_for(80, show_hosts=False)) + len(at80) - 1 <= 80
+    at120 = keys(120)
+    assert "manager" in at120 and "mgr" not in at120 and "tps" in at120
+    assert "host" not in at120 and "host" in keys(120, hosts=True)

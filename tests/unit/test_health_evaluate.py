@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pglift_tui.cli import _parser
+from pglift_tui.cli_args import parser as _parser
 from pglift_tui.health import FailedStart, FileSystem, HealthSettings, Report, assess, evaluate, parse
 from pglift_tui.health.command import is_check, perfdata, status_line
 from pglift_tui.health.logs import LogCounts

@@ -22,15 +22,23 @@ class CreateDialog(ModalScreen[interface.Instance | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "submit", "Create")]
 
-    def __init__(self, versions: list[str], port: int) -> None:
+    def __init__(self, versions: list[str], port: int, *, hosts: list[str] | None = None) -> None:
         super().__init__()
         self.versions = versions
         self.port = port
+        #: Over an inventory: the hosts to choose from, and the one chosen.
+        self.hosts = hosts or []
+        self.host: str | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog form"):
             yield Label("Create an instance", classes="dialog-title")
             with VerticalScroll():
+                if self.hosts:
+                    yield Label("Host")
+                    yield Select(
+                        [(h, h) for h in self.hosts], value=self.hosts[0], id="host", allow_blank=False
+                    )
                 yield Label("Name")
                 yield Input(placeholder="letters, digits, _ - .", id="name")
                 yield Label("", id="name-error", classes="field-error")
@@ -147,6 +155,8 @@ class CreateDialog(ModalScreen[interface.Instance | None]):
             return
         manifest = self.manifest()
         if manifest is not None:
+            if self.hosts:
+                self.host = str(self.query_one("#host", Select).value)
             self.dismiss(manifest)
 
     def action_cancel(self) -> None:

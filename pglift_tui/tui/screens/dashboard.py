@@ -35,6 +35,25 @@ from .events import EventsScreen
 from .help import HelpScreen
 
 
+def host_summary(hosts: list[Any]) -> str:
+    """The hosts in a few words: how many answer and how fast, and which do not, and why
+    (ssh's own words), so fifty hosts fit the status line."""
+    up = [h for h in hosts if h.state == "connected"]
+    said = [f"{len(up)} connected"]
+    latencies = [h.latency_ms for h in up if h.latency_ms is not None]
+    if latencies:
+        said[0] += f" ({min(latencies):.0f}-{max(latencies):.0f} ms)"
+    connecting = [h.name for h in hosts if h.state == "connecting"]
+    if connecting:
+        said.append(f"{len(connecting)} connecting")
+    down = [h for h in hosts if h.state not in ("connected", "connecting")]
+    for host in down[:3]:
+        said.append(f"{host.name} unreachable: {host.error or 'no answer'}")
+    if len(down) > 3:
+        said.append(f"{len(down) - 3} more unreachable")
+    return ", ".join(said)
+
+
 class DashboardScreen(ActionRunner, Screen[None]):
     SCREEN: actions.ScreenName = "dashboard"
     BINDINGS = actions.bindings("dashboard")
@@ -184,10 +203,10 @@ class DashboardScreen(ActionRunner, Screen[None]):
                 view = replace(view, item=view.item.model_copy(update={"port": manifest.port}))
             shown.append(view)
         for key, manifest in creating.items():
-            version = key.rpartition("/")[0]
+            host, _, ours = key.rpartition(":")  # ours on a host: `host:version/name`
             item = InstanceListItem.model_construct(
-                name=manifest.name, version=version, port=manifest.port or 5432, datadir=Path(),
-                status="not running", manager="pglift",
+                name=manifest.name, version=ours.partition("/")[0], port=manifest.port or 5432,
+                datadir=Path(), status="not running", manager="pglift", host=host or None,
             )  # fmt: skip
             shown.append(InstanceView(item))
         return shown
@@ -199,6 +218,11 @@ class DashboardScreen(ActionRunner, Screen[None]):
             counts[word] = counts.get(word, 0) + 1
         summary = " · ".join(f"{n} {word}" for word, n in sorted(counts.items(), key=lambda kv: -kv[1]))
         text = f" {self.hostname} · {len(self.table.views)} instances · {summary or 'none yet'}"
+        hosts = self.source.hosts()
+        if hosts:
+            self.table.host_groups = {h.name: h.groups for h in hosts}
+            count = len(self.table.views)
+            text = f" {len(hosts)} hosts: {host_summary(hosts)} · {count} instances · {summary}"
         severities = [health_words.severity(view) for view in self.table.views.values()]
         troubled = [f"{severities.count(s)} {s}" for s in ("critical", "warning") if s in severities]
         if troubled:

@@ -21,12 +21,12 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane, Tabs
 from textual.worker import Worker
 
+from ...detail import Detail
 from ...errors import Described
 from ...managers import Refusal
 from ...monitor import InstanceView
 from .. import actions
 from ..commands import ScreenCommands
-from ..detail_source import Detail
 from ..dialogs.confirm import ConfirmDialog
 from ..dialogs.row import RowDialog
 from ..messages import ActionSucceeded

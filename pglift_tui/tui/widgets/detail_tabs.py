@@ -18,8 +18,8 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Input, RichLog, Static
 
 from ... import journal, troubleshoot
+from ...detail import Detail
 from .. import format as fmt
-from ..detail_source import Detail
 
 ALARM = re.compile(r"\b(ERROR|FATAL|PANIC):")
 _WARN = re.compile(r"\bWARNING:")

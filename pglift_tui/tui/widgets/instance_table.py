@@ -21,9 +21,10 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ...monitor import HISTORY, InstanceView
+from ...monitor import InstanceView
 from .. import format as fmt
 from .. import health_words
+from ..layout import columns_for
 
 
 class InstanceTable(ScrollView, can_focus=True):
@@ -93,6 +94,14 @@ class InstanceTable(ScrollView, can_focus=True):
         self._layout: list[tuple[int, int]] = []  # (column index, width)
         self._header: Strip | None = None
         self._ticking = False
+        self.show_hosts = False
+        #: Per row, the inputs its cells were last made from (see `_inputs`).
+        self._drawn_from: dict[str, tuple[object, ...]] = {}
+        #: The sparkline's width in the layout now, and a counter of layouts.
+        self._tps_cells = 12
+        self._layout_id = 0
+        #: Inventory groups of each host, for the filter's `group:` (set by the dashboard).
+        self.host_groups: dict[str, tuple[str, ...]] = {}
 
     # -- data ---------------------------------------------------------------------------
     def update_views(self, views: Iterable[InstanceView], now: float, began: float = 0.0) -> int:
@@ -103,6 +112,10 @@ class InstanceTable(ScrollView, can_focus=True):
                 del self.settled[key]
         self._overlays()
         fresh = {view.key: view for view in views}
+        hosts = any(view.item.host for view in fresh.values())
+        if hosts != self.show_hosts:
+            self.show_hosts = hosts  # a host column over an inventory only
+            self._compute_layout(self.size.width)
         top = fmt.tps_scale(fresh.values())
         if top != self.tps_top:
             self.tps_top = top
@@ -112,12 +125,16 @@ class InstanceTable(ScrollView, can_focus=True):
         changed = []
         for key, view in fresh.items():
             old = self.views.get(key)
+            inputs = self._inputs(view, key)
+            if old is not None and (old is view or old == view) and self._drawn_from.get(key) == inputs:
+                continue  # the same row from the same inputs: not even its cells are made again
             if (
                 old is not None
                 and old != view
                 and fmt.sort_value(old, self.sort_key) != fmt.sort_value(view, self.sort_key)
             ):
                 reorder = True
+            self._drawn_from[key] = inputs
             cells = self._row_cells(view, key)
             if cells != self.cells.get(key):
                 self.cells[key] = cells
@@ -126,6 +143,7 @@ class InstanceTable(ScrollView, can_focus=True):
         for key in self.views.keys() - fresh.keys():
             self.cells.pop(key, None)
             self._strips.pop(key, None)
+            self._drawn_from.pop(key, None)
             self.marks.discard(key)
         self.views = fresh
         if reorder:
@@ -142,16 +160,21 @@ class InstanceTable(ScrollView, can_focus=True):
         for key, (what, since) in self.running.items():
             self.actions[key] = f"{what} {time.monotonic() - since:.0f}s…"
 
+    def _inputs(self, view: InstanceView, key: str) -> tuple[object, ...]:
+        """What a row's cells depend on besides its view: the clock (uptime in minutes), its
+        overlay, its mark, the sparkline's width and scale."""
+        item = view.item
+        clock = fmt.uptime(item.started_at, self.now) if item.status == "running" else ""
+        marked = key in self.marks
+        return (clock, self.actions.get(key), marked, self._tps_cells, self.tps_top, self._layout_id)
+
     def _row_cells(self, view: InstanceView, key: str) -> tuple[fmt.Cell, ...]:
         return fmt.row(
             view, self.now, self.actions.get(key), key in self.marks, self._tps_width(), self.tps_top
         )
 
     def _tps_width(self) -> int:
-        for index, width in self._layout:
-            if fmt.COLUMNS[index].key == "tps":
-                return width
-        return 12
+        return self._tps_cells
 
     def set_step(self, key: str, step: str, state: str) -> None:
         """A step of a long action began ("running") or ended on a row."""
@@ -197,6 +220,7 @@ class InstanceTable(ScrollView, can_focus=True):
         self._overlays()
         if view is None:
             return
+        self._drawn_from[key] = self._inputs(view, key)
         cells = self._row_cells(view, key)
         if cells == self.cells.get(key):
             return
@@ -218,7 +242,8 @@ class InstanceTable(ScrollView, can_focus=True):
         self._reorder()
 
     def _matches(self, view: InstanceView) -> bool:
-        return self.filter.matches(view, self.cells.get(view.key) or self._row_cells(view, view.key))
+        cells = self.cells.get(view.key) or self._row_cells(view, view.key)
+        return self.filter.matches(view, cells, self.host_groups)
 
     def _reorder(self) -> None:
         previous = self.cursor_row
@@ -281,34 +306,15 @@ class InstanceTable(ScrollView, can_focus=True):
 
     def _compute_layout(self, width: int) -> None:
         """Drop the least important columns until the rest fit; the name takes what is left."""
-        keys = [c.key for c in fmt.COLUMNS]
-        narrow = {keys.index(short): keys.index(wide) for short, wide in fmt.NARROW.items()}
-        chosen = [i for i in range(len(fmt.COLUMNS)) if i not in narrow]
-
-        def needed(indexes: list[int]) -> int:
-            return sum(fmt.COLUMNS[i].width for i in indexes) + len(indexes) - 1
-
-        def fit() -> None:
-            while needed(chosen) > width and len(chosen) > 1:
-                chosen.remove(min(chosen, key=lambda i: fmt.COLUMNS[i].priority))
-
-        fit()
-        # A wide column that gave way leaves its narrow form (the manager's first letter).
-        chosen += [short for short, wide in narrow.items() if wide not in chosen]
-        chosen.sort()
-        fit()
-        spare = max(0, width - needed(chosen))
-        # Room left goes to the health words first, then to names, then to the sparkline.
-        extras = {"health": min(spare, 10) if keys.index("health") in chosen else 0}
-        extras["name"] = min(spare - extras["health"], 12)
-        tps_width = fmt.COLUMNS[keys.index("tps")].width
-        extras["tps"] = min(spare - extras["name"] - extras["health"], HISTORY - tps_width)
-        layout = [(i, fmt.COLUMNS[i].width + extras.get(fmt.COLUMNS[i].key, 0)) for i in chosen]
+        layout = columns_for(width, show_hosts=self.show_hosts)
         if layout != self._layout:
             self._layout = layout
+            self._layout_id += 1
+            self._tps_cells = next((w for i, w in layout if fmt.COLUMNS[i].key == "tps"), 12)
             self._header = None
             self._strips.clear()
             for key, view in self.views.items():
+                self._drawn_from[key] = self._inputs(view, key)
                 self.cells[key] = self._row_cells(view, key)
             self.refresh()
 

@@ -12,10 +12,10 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from ...detail import Detail
 from ...inspect import Overview
 from ...series import NAMES
 from .. import format as fmt
-from ..detail_source import Detail
 from .detail_tabs import ALARM, DetailPane
 
 

@@ -15,8 +15,8 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from ... import troubleshoot
+from ...detail import Detail
 from .. import format as fmt
-from ..detail_source import Detail
 from .detail_tabs import DetailPane, TableTab
 
 

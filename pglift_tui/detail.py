@@ -16,13 +16,13 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
-from .. import inspect, journal, troubleshoot
-from ..host import Host
-from ..inspect import LogTail, Overview
-from ..models.interface import InstanceListItem
-from ..monitor import Monitor
-from ..series import NAMES
-from ..status import status
+from . import inspect, journal, troubleshoot
+from .host import Host
+from .inspect import LogTail, Overview
+from .models.interface import InstanceListItem
+from .monitor import Monitor
+from .series import NAMES
+from .status import status
 
 T = TypeVar("T")
 
