@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import sys
 import threading
 from collections.abc import Callable
 
@@ -39,8 +38,13 @@ def ssh_identity() -> dict[str, str]:
 
 
 def _lines(loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[bytes]) -> None:
-    """Read stdin a line at a time (a thread: stdin may be a pipe, a socket or a file)."""
-    stdin = sys.stdin.buffer
+    """Read stdin a line at a time (a thread: stdin may be a pipe, a socket or a file).
+
+    From a file of its own on a copy of fd 0, not `sys.stdin`: when we end while the
+    client still holds the channel open (after a settings error), the interpreter's
+    shutdown closes `sys.stdin` and aborts if this thread is inside its readline.
+    """
+    stdin = open(os.dup(0), "rb")  # noqa: SIM115 (lives as long as the process)
     while True:
         raw = stdin.readline(protocol.MAX_LINE)
         loop.call_soon_threadsafe(queue.put_nowait, raw)

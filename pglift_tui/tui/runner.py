@@ -30,6 +30,8 @@ class ActionRunner:
 
     SCREEN: actions.ScreenName
     read_only: bool
+    #: What the keys offered when the footer was last drawn (see `refresh_offered`).
+    _offered: tuple[bool | None, ...] | None = None
 
     # -- what each screen says ------------------------------------------------------------
     def targets(self, spec: actions.Action) -> list[str]:
@@ -85,6 +87,25 @@ class ActionRunner:
         if spec.tabs and self.screen_refusal(spec) is not None:
             return False
         return True if self.refusal(spec) is None else None
+
+    def offered(self) -> tuple[bool | None, ...]:
+        """Each `act` key's verdict now: hidden, dimmed or offered."""
+        screen: Screen[Any] = self  # type: ignore[assignment]
+        return tuple(
+            self.check_act("act", (binding.action[5:-2],))
+            for binding in screen.BINDINGS
+            if isinstance(binding, Binding) and binding.action.startswith("act(")
+        )
+
+    def refresh_offered(self) -> None:
+        """Redraw the footer when what its keys offer changed, only then: Textual rebuilds
+        the whole footer on every `refresh_bindings` (measured: 3-10 ms a time with 1,000
+        rows, on every refresh whose selected row's figures moved)."""
+        now = self.offered()
+        if now != self._offered:
+            self._offered = now
+            screen: Screen[Any] = self  # type: ignore[assignment]
+            screen.refresh_bindings()
 
     def action_act(self, name: str) -> None:
         spec = actions.BY_NAME[name]

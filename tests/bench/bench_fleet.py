@@ -281,11 +281,14 @@ def report(
     near = statistics.median(r["near_cpu"] for r in runs)
     far = statistics.median(r["far_cpu"] for r in runs)
     rows = f"{hosts} hosts x {expected // hosts} instances ({expected} rows)"
+    cores = os.cpu_count() or 1
     serve = f"mean {steady['serve_mean']:.2f}%, max {steady['serve_max']:.2f}%"
     lines = [
         f"{label}: {rows}, refresh {REFRESH:g} s",
         f"  first full table, cold ssh: {first:.2f} s (median of {len(firsts)}: {said}; target <= 3 s)",
         f"    CPU meanwhile: this process {near:.2f} s, the {hosts} serve processes {far:.2f} s together",
+        f"    (their CPU alone over this machine's {cores} cores: {far / cores:.2f} s"
+        " at the least; a real fleet gives each far end its own: see `--hosts 1`)",
         f"  peer, `ssh HOST pglift-tui ls --json` x {hosts} in parallel: {other:.2f} s",
         f"    (median of {len(peers)}); ratio peer / ours: {other / first:.2f}x",
         f"  `pglift-tui ls --inventory --json`: cold {cli[0]:.2f} s, warm {cli[1]:.2f} s",

@@ -165,6 +165,44 @@ async def test_an_unreachable_host_is_named_and_the_others_listed(hosts: Any) ->
     assert json.loads(healthy.stdout) == []
 
 
+async def test_a_host_whose_settings_are_broken_says_which_file_and_field(hosts: Any) -> None:  # noqa: F811
+    """The far end answers the first request with the settings error, then ends cleanly:
+    a second time too (an operator retries), and the other host is listed meanwhile."""
+    fleet = hosts(2)
+    await make(fleet["h2"])
+    fleet["h3"].site.write_text("prefix: /tmp\npostgresql:\n  default_version: '99'\n")
+    for _ in range(2):
+        done = cli("ls", "--inventory", str(fleet.inventory), "--json")
+        assert done.returncode == 1
+        assert [i["host"] for i in json.loads(done.stdout)] == ["h2"]
+        said = done.stderr
+        assert "h3" in said and str(fleet["h3"].site) in said and "default_version" in said, said
+        assert "Fatal Python error" not in said and "Traceback" not in said, said
+
+
+def test_serve_answers_a_settings_error_and_exits_while_its_channel_is_still_open(short_tmp: Path) -> None:
+    """The client may keep the channel open after the answer (ssh does until it reads the
+    end): the far end still exits with 1, without Python aborting on the stdin reader."""
+    site = short_tmp / "broken.yaml"
+    site.write_text("postgresql:\n  default_version: '99'\n")
+    env = {**os.environ, "PGLIFT_TUI_SETTINGS": str(site)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pglift_tui", "serve", "--stdio"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+    )  # fmt: skip
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    hello = {"jsonrpc": "2.0", "id": 1, "method": "hello", "params": {"protocol": 1, "version": "0"}}
+    proc.stdin.write((json.dumps(hello) + "\n").encode())
+    proc.stdin.flush()
+    answer = json.loads(proc.stdout.readline())
+    said = json.dumps(answer["error"])
+    assert answer["id"] == 1 and str(site) in said and "default_version" in said
+    code = proc.wait(timeout=30)  # stdin still open
+    err = proc.stderr.read().decode()
+    proc.stdin.close()
+    assert code == 1 and "Fatal Python error" not in err, err
+
+
 def test_a_bad_inventory_names_the_file_and_the_problem(short_tmp: Path) -> None:
     bad = short_tmp / "hosts.ini"
     bad.write_text("[web]\nweb1 ansible_host=10.0.0.1\n")

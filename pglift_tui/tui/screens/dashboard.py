@@ -158,11 +158,7 @@ class DashboardScreen(ActionRunner, Screen[None]):
             self.table.update_views(self._with_creations(message.views), message.taken_at, message.began)
             self._show_status()
             self._show_note()
-        cursor = self.table.cursor_key
-        if cursor is None or before.get(cursor) != self.table.views.get(cursor):
-            # What the keys offer depends on the selected row only: the footer is not
-            # recomputed (a costly redraw) when that row did not change.
-            self.refresh_bindings()
+        self.refresh_offered()
         if self.refreshes > 1:
             self._tell_changes(before, self.table.views, ours)
 
@@ -254,7 +250,7 @@ class DashboardScreen(ActionRunner, Screen[None]):
     @on(InstanceTable.CursorMoved)
     def _cursor_moved(self) -> None:
         self._show_note()
-        self.refresh_bindings()
+        self.refresh_offered()
 
     # -- actions: the table's rows of the action table ------------------------------------
     def targets(self, spec: actions.Action) -> list[str]:
@@ -275,7 +271,7 @@ class DashboardScreen(ActionRunner, Screen[None]):
     def submitted(self, spec: actions.Action) -> None:
         if spec.bulk:
             self.table.clear_marks()
-            self.refresh_bindings()
+            self.refresh_offered()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if not self.is_mounted:
@@ -291,13 +287,13 @@ class DashboardScreen(ActionRunner, Screen[None]):
             self.refresh_now()  # its row appears at once, from the form
         self.table.set_action(message.key, spec.progress or spec.name)
         self._show_note()
-        self.refresh_bindings()
+        self.refresh_offered()
 
     def action_ended(self, key: str, outcome: str | None) -> None:
         """Clear the row's action; an outcome stays until a snapshot taken after it shows."""
         self.table.end_action(key, outcome)
         self._show_note()
-        self.refresh_bindings()
+        self.refresh_offered()
         self.refresh_now()
 
     # -- keys that only move the screen ---------------------------------------------------
@@ -329,7 +325,7 @@ class DashboardScreen(ActionRunner, Screen[None]):
         if key is not None:
             self.table.toggle_mark(key)
             self.table.action_cursor(1)
-            self.refresh_bindings()
+            self.refresh_offered()
 
     def action_sort(self, index: int) -> None:
         self.table.sort_by(fmt.SORTABLE[index])
