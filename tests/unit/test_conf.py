@@ -39,6 +39,17 @@ def test_read_follows_the_server_rules(datadir: Path) -> None:
     assert conf.read(datadir)["work_mem"].lineno == 8
 
 
+def test_line_numbers_count_every_line_first_and_last_included(tmp_path: Path) -> None:
+    """Config's FILE:LINE points at the line: first line, after comments and blank
+    lines, CRLF endings, a last line without its newline."""
+    (tmp_path / "postgresql.conf").write_text(
+        "port = 5433\r\n# a comment\r\n\r\n   # indented comment\n\twork_mem = 4MB\nmax_connections = 7",
+        newline="",
+    )
+    found = {name: (entry.value, entry.lineno) for name, entry in conf.read(tmp_path).items()}
+    assert found == {"port": ("5433", 1), "work_mem": ("4MB", 5), "max_connections": ("7", 6)}
+
+
 def test_includes_and_auto_conf(datadir: Path) -> None:
     (datadir / "conf.d").mkdir()
     (datadir / "conf.d" / "10-x.conf").write_text("work_mem = '3MB'\n")
