@@ -98,6 +98,10 @@ class Monitor:
         #: The last report of each server, kept while an action holds its lock.
         self._reports: dict[str, Report] = {}
         self._files: dict[str, ServerFiles] = {}
+        #: One round of probes at a time: the table's snapshot and a detail screen's
+        #: `probe_one` (the table refreshes under a dialog shown over the detail screen)
+        #: would otherwise both collect one probe's answer, the second finding none.
+        self._probing = asyncio.Lock()
 
     async def snapshot(self) -> list[InstanceView]:
         items = self.host.ls()
@@ -209,6 +213,12 @@ class Monitor:
         self, live: dict[str, InstanceListItem]
     ) -> dict[str, tuple[InstanceView, Measurements | Unreachable | None]]:
         """Start a probe where none is in flight; wait for those of servers that answer."""
+        async with self._probing:
+            return await self._probe_round(live)
+
+    async def _probe_round(
+        self, live: dict[str, InstanceListItem]
+    ) -> dict[str, tuple[InstanceView, Measurements | Unreachable | None]]:
         waited = []
         for datadir, item in live.items():
             probe = self._probes.get(datadir)

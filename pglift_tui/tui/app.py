@@ -78,8 +78,9 @@ class DashboardApp(App[None]):
 
     # -- the one route -------------------------------------------------------------------
     @on(Worker.StateChanged)
-    def _worker_changed(self, event: Worker.StateChanged) -> None:
-        """Every worker's end: an action's result to its screen, any failure told."""
+    def worker_changed(self, event: Worker.StateChanged) -> None:
+        """Every worker's end, the App's and the screens' (`RoutedWorkers`): an action's
+        result to its screen, any failure told."""
         worker, state = event.worker, event.state
         if state not in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
             return

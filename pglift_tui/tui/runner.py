@@ -17,6 +17,7 @@ from textual.binding import Binding
 from ..managers import Refusal
 from . import actions
 from .asks import ASKS, AskContext
+from .workers import RoutedWorkers
 
 if TYPE_CHECKING:
     from textual.screen import Screen
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from .app import DashboardApp
 
 
-class ActionRunner:
+class ActionRunner(RoutedWorkers):
     """Mixed into a Screen that shows rows of the action table."""
 
     SCREEN: actions.ScreenName

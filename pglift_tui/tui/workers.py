@@ -25,6 +25,21 @@ from .source import Source
 DEFAULT_LIMIT = 4
 
 
+class RoutedWorkers:
+    """Mixed into every screen that runs workers of its own (its refresh loop, an ask).
+
+    Textual posts a worker's `StateChanged` to the node that runs it, and that message
+    does not bubble: without this, a screen's failing worker ended in silence (a
+    detail screen whose loop failed once stopped refreshing for good). The screen
+    hands it to the App's one route, which calls the screen's `worker_failed`.
+    """
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        event.stop()
+        node: DOMNode = self  # type: ignore[assignment]
+        node.app.worker_changed(event)  # type: ignore[attr-defined]
+
+
 @dataclass
 class Batch:
     """Rows acted on by one key press: their results are told together."""

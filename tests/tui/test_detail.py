@@ -6,7 +6,7 @@ from typing import Any
 
 import psycopg
 
-from pglift_tui import db
+from pglift_tui import db, instances
 from pglift_tui.tui.screens.dashboard import DashboardScreen
 from pglift_tui.tui.screens.detail import DetailScreen
 from pglift_tui.tui.widgets.detail_tabs import ActivityTab, ConfigTab, HistoryTab, LogTab, SettingsTab
@@ -93,6 +93,40 @@ async def test_each_tab_shows_the_servers_answer(make_instance: Any, settings: A
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(pilot.app.screen, DashboardScreen), what="back to the table")
         assert pilot.app.screen.table.cursor_key == "15/main"
+
+
+async def test_a_detail_screen_says_its_server_went_away_and_follows_it_back(
+    make_instance: Any, settings: Any
+) -> None:
+    """The server stops under an open Activity tab (someone in a shell) and comes back:
+    the status line says why the tab cannot refresh, and once the server is back the tab
+    shows its sessions again. Twice: the second loss must be told as the first was."""
+    instance = await make_instance("main")
+    async with make_app(settings, refresh=0.3).run_test(size=(120, 36)) as pilot:
+        await loaded(pilot)
+        await pilot.press("enter", "4")
+        screen = detail_of(pilot)
+        conninfo = db.conninfo(instance, application_name="the-test")
+        session = await psycopg.AsyncConnection.connect(conninfo)
+
+        def status() -> str:
+            return str(screen.query_one("#status").render())
+
+        def listed() -> bool:
+            tabs = screen.query(ActivityTab)
+            pid = session.info.backend_pid
+            return bool(tabs) and any(r[0] == pid for r in tabs.first().rows)
+
+        await until(pilot, listed, what="the test's session in Activity")
+        for _ in range(2):
+            await session.close()
+            await instances.stop(instance)
+            await until(pilot, lambda: "·" in status(), what="the status telling why")
+            await instances.start(instance)
+            session = await psycopg.AsyncConnection.connect(conninfo)
+            await until(pilot, listed, what="the session after the restart")
+            assert status().strip() == "15/main"
+        await session.close()
 
 
 async def test_read_only_offers_no_signal(make_instance: Any, settings: Any) -> None:

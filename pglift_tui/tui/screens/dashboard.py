@@ -114,9 +114,11 @@ class DashboardScreen(ActionRunner, Screen[None]):
         """
         forced = True
         while True:
-            # Under another full screen (an instance's detail), the table is not refreshed:
-            # only what is shown costs queries. It is refreshed at once on return.
-            hidden = self.app.screen is not self and not isinstance(self.app.screen, ModalScreen)
+            # Under another full screen (an instance's detail, even with a dialog over
+            # it), the table is not refreshed: only what is shown costs queries. It is
+            # refreshed at once on return.
+            shown = next(s for s in reversed(self.app.screen_stack) if not isinstance(s, ModalScreen))
+            hidden = shown is not self
             if (forced or not self.paused) and not hidden:
                 began = time.monotonic()
                 views = await self.source.snapshot()

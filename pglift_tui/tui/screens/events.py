@@ -12,12 +12,13 @@ from textual.widgets import DataTable, Footer, Static
 
 from ..dialogs.row import RowDialog
 from ..source import Source
+from ..workers import RoutedWorkers
 
 LIMIT = 500
 COLUMNS = ("TIME", "USER", "INSTANCE", "ACTION", "RESULT", "TOOK", "ERROR")
 
 
-class EventsScreen(Screen[None]):
+class EventsScreen(RoutedWorkers, Screen[None]):
     BINDINGS = [
         Binding("escape,q,e", "close", "Back"),
         Binding("ctrl+l", "reload", "Reload"),
