@@ -77,13 +77,11 @@ class Channel:
         *,
         control: Path | None,
         backoff: tuple[float, float] = BACKOFF,
-        on_change: Callable[[], None] | None = None,
     ) -> None:
         self.host = host
         self.name = host.name
         self.control = control
         self.backoff = backoff
-        self.on_change = on_change
         self.state: State = "connecting"
         self.error: str | None = None
         self.latency_ms: float | None = None
@@ -268,7 +266,6 @@ class Channel:
         self.state = "unreachable"
         self.latency_ms = None
         self.settled.set()
-        self._changed()
 
     async def _end(self) -> None:
         """Close the channel: the far end sees stdin close, cancels and exits; so does ssh."""
@@ -304,7 +301,6 @@ class Channel:
         self._views = {v.key: v for v, _ in loaded}
         self._refusals = {v.key: r for v, r in loaded}
         self.views = list(self._views.values())
-        self._changed()
 
     def _apply(self, changed: list[dict[str, Any]], removed: list[str]) -> None:
         views = dict(self._views)
@@ -317,11 +313,6 @@ class Channel:
             self._refusals[view.key] = refusals
         self._views = views
         self.views = list(views.values())
-        self._changed()
-
-    def _changed(self) -> None:
-        if self.on_change is not None:
-            self.on_change()
 
     def can(self, action: str, key: str) -> Refusal | None:
         if not self.connected:
@@ -340,7 +331,6 @@ class Channel:
         delay = self.backoff[0]
         while not self._closing:
             self.state = "connecting"
-            self._changed()
             pinger: asyncio.Task[None] | None = None
             try:
                 await self.open()
@@ -348,7 +338,6 @@ class Channel:
                 self._replace(first)
                 self.state, self.error, delay = "connected", None, self.backoff[0]
                 self.settled.set()
-                self._changed()
                 pinger = asyncio.ensure_future(self._pings(max(interval, PING_EVERY)))
                 assert self._reader is not None
                 await self._reader
@@ -378,10 +367,7 @@ class Channel:
                     with contextlib.suppress(ProcessLookupError):
                         proc.kill()
                 return
-            latency = round((time.monotonic() - began) * 1000, 1)
-            if latency != self.latency_ms:
-                self.latency_ms = latency
-                self._changed()
+            self.latency_ms = round((time.monotonic() - began) * 1000, 1)
             await asyncio.sleep(every)
 
     async def close(self) -> None:

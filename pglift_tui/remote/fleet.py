@@ -33,12 +33,9 @@ class Fleet:
         *,
         control: Path | None = None,
         backoff: tuple[float, float] = BACKOFF,
-        on_change: Any = None,
     ) -> None:
         self.control = control if control is not None else transport.control_dir()
-        self.channels = {
-            h.name: Channel(h, control=self.control, backoff=backoff, on_change=on_change) for h in hosts
-        }
+        self.channels = {h.name: Channel(h, control=self.control, backoff=backoff) for h in hosts}
 
     def names(self) -> list[str]:
         return list(self.channels)

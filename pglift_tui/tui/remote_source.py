@@ -15,8 +15,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import threading
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -31,6 +30,7 @@ from ..remote import protocol
 from ..remote.client import BACKOFF, Channel, HostState
 from ..remote.fleet import Fleet
 from ..remote.inventory import InventoryHost
+from .background import BackgroundLoop
 from .source import Source
 
 T = TypeVar("T")
@@ -50,40 +50,18 @@ class RemoteSource:
         backoff: tuple[float, float] = BACKOFF,
     ) -> None:
         self.refresh = refresh
-        #: Called (from the channels' thread) when a host's rows or state changed: the
-        #: dashboard may set it to refresh at once (post a message: it is thread-safe).
-        self.on_change: Callable[[], None] | None = None
-        self.fleet = Fleet(hosts, control=control, backoff=backoff, on_change=self._changed)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self.fleet = Fleet(hosts, control=control, backoff=backoff)
         self._kept: list[concurrent.futures.Future[None]] = []
-        self._actions: set[concurrent.futures.Future[Any]] = set()
+        self.background = BackgroundLoop("pglift-tui-fleet", on_start=self._keep)
         self._first = True
         #: How long the first snapshot waits for the slowest host: its connect timeout, and
         #: time for the far end to start; a host slower than that fills in later.
         self.settle_timeout = max(h.connect_timeout for h in hosts) + 10 if hosts else 0
 
     # -- the channels' loop ------------------------------------------------------------------
-    def _background(self) -> asyncio.AbstractEventLoop:
-        if self._loop is None:
-            loop = asyncio.new_event_loop()
-            self._thread = threading.Thread(target=loop.run_forever, name="pglift-tui-fleet", daemon=True)
-            self._thread.start()
-            self._loop = loop
-            self._kept = [
-                asyncio.run_coroutine_threadsafe(c.keep(self.refresh), loop) for c in self.channels()
-            ]
-        return self._loop
-
-    def _submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
-        return asyncio.run_coroutine_threadsafe(coro, self._background())
-
-    async def _on_loop(self, coro: Coroutine[Any, Any, T]) -> T:
-        return await asyncio.wrap_future(self._submit(coro))
-
-    def _changed(self) -> None:
-        if self.on_change is not None:
-            self.on_change()
+    def _keep(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Each channel kept open, on the loop as it starts."""
+        self._kept = [asyncio.run_coroutine_threadsafe(c.keep(self.refresh), loop) for c in self.channels()]
 
     def channels(self) -> list[Channel]:
         return list(self.fleet.channels.values())
@@ -92,7 +70,6 @@ class RemoteSource:
     async def snapshot(self) -> list[InstanceView]:
         """Every host's rows as they are now; the first call waits for each host to answer
         (its whole table) or fail, within its connect timeout."""
-        self._background()
         if self._first:
             self._first = False
 
@@ -101,7 +78,7 @@ class RemoteSource:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(asyncio.gather(*waits), self.settle_timeout)
 
-            await self._on_loop(settled())
+            await self.background.run(settled())
         return [view for channel in self.channels() for view in channel.views]
 
     def hosts(self) -> list[HostState]:
@@ -119,7 +96,7 @@ class RemoteSource:
                     found.append(event.model_copy(update={"instance": f"{name}:{event.instance}"}))
             return sorted(found, key=lambda e: e.time, reverse=True)[:limit]
 
-        return self._submit(gather()).result(60)
+        return self.background.submit(gather()).result(60)
 
     def versions(self) -> list[str]:
         """PostgreSQL versions installed on any answering host, newest first."""
@@ -128,7 +105,7 @@ class RemoteSource:
             answers, _ = await self.fleet.each("versions")
             return sorted({v for found in answers.values() for v in found}, key=int, reverse=True)
 
-        return self._submit(gather()).result(60)
+        return self.background.submit(gather()).result(60)
 
     def can(self, action: str, item: InstanceListItem) -> Refusal | None:
         if item.host is None or item.host not in self.fleet.channels:
@@ -159,9 +136,7 @@ class RemoteSource:
         if on_step is not None:
             options["steps"] = True
         params = {"action": action, "key": far, "options": options}
-        future = self._submit(channel.call("run", params, on_step=stepped if on_step else None))
-        self._actions.add(future)
-        future.add_done_callback(self._actions.discard)
+        future = self.background.act(channel.call("run", params, on_step=stepped if on_step else None))
         answer = await asyncio.wrap_future(future)
         return Outcome(
             answer["word"], bool(answer.get("changed", True)), tuple(answer.get("lines", ())),
@@ -182,33 +157,21 @@ class RemoteSource:
     def detail(self, key: str) -> Detail:
         """The detail screen's reads, from the key's host (blocking: called in a thread)."""
         channel, far = self.fleet.route(key)
-        answer = self._submit(channel.call("detail.open", {"key": far}, timeout=60)).result(65)
+        answer = self.background.submit(channel.call("detail.open", {"key": far}, timeout=60)).result(65)
         return RemoteDetail(self, channel, key, int(answer["id"]))
 
     async def close(self) -> None:
         await asyncio.to_thread(self.shutdown, ACTION_GRACE)
 
     def shutdown(self, timeout: float) -> None:
-        """Cancel running actions (they undo what they must, there), close every channel.
+        """Cancel running actions (they undo what they must, there), close every channel."""
 
-        Callable from any thread: a hangup runs it while the screen's loop may be stuck.
-        """
-        loop, thread = self._loop, self._thread
-        if loop is None or thread is None:
-            return
-        for future in list(self._actions):
-            future.cancel()
-        if self._actions:
-            concurrent.futures.wait(list(self._actions), timeout)
-        with contextlib.suppress(Exception):
-            asyncio.run_coroutine_threadsafe(self.fleet.close(), loop).result(timeout)
-        for kept in self._kept:
-            kept.cancel()
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
-        if not thread.is_alive():
-            loop.close()
-        self._loop = self._thread = None
+        async def closing() -> None:
+            await self.fleet.close()
+            for kept in self._kept:
+                kept.cancel()
+
+        self.background.shutdown(timeout, closing)
 
 
 class RemoteDetail:
@@ -221,7 +184,7 @@ class RemoteDetail:
         self._id = ident
 
     async def _read(self, what: str, kind: Any, **extra: Any) -> Any:
-        answer = await self._source._on_loop(
+        answer = await self._source.background.run(
             self._channel.call(f"detail.{what}", {"id": self._id, **extra}, timeout=30)
         )
         return protocol.load(answer, kind)

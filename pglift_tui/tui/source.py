@@ -8,9 +8,6 @@ models instead (tests/tui/fixed.py), so that their pictures never move.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
-import contextlib
-import threading
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .. import binaries, journal
@@ -20,6 +17,7 @@ from ..managers import Outcome, Refusal
 from ..models.interface import InstanceListItem
 from ..monitor import InstanceView, Monitor
 from ..settings import Settings
+from .background import BackgroundLoop
 
 if TYPE_CHECKING:
     from ..remote.client import HostState
@@ -70,21 +68,10 @@ class LiveSource:
         self.settings = settings
         self.host = Host(settings)
         self.monitor = Monitor(settings, host=self.host)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._actions: set[concurrent.futures.Future[Outcome]] = set()
-
-    def _background(self) -> asyncio.AbstractEventLoop:
-        if self._loop is None:
-            loop = asyncio.new_event_loop()
-            self._thread = threading.Thread(target=loop.run_forever, name="pglift-tui-monitor", daemon=True)
-            self._thread.start()
-            self._loop = loop
-        return self._loop
+        self.background = BackgroundLoop("pglift-tui-monitor")
 
     async def snapshot(self) -> list[InstanceView]:
-        future = asyncio.run_coroutine_threadsafe(self.monitor.snapshot(), self._background())
-        return await asyncio.wrap_future(future)
+        return await self.background.run(self.monitor.snapshot())
 
     def events(self, limit: int) -> list[journal.Event]:
         return journal.read(self.settings, limit=limit)
@@ -99,36 +86,17 @@ class LiveSource:
         """`Host.run` on the background loop, so its file and process work never holds up
         the screen; cancelling the caller cancels the action there, and its own clean-up
         (a creation's rollback) runs to the end."""
-        future = asyncio.run_coroutine_threadsafe(self.host.run(action, key, **options), self._background())
-        self._actions.add(future)
-        future.add_done_callback(self._actions.discard)
-        return await asyncio.wrap_future(future)
+        return await asyncio.wrap_future(self.background.act(self.host.run(action, key, **options)))
 
     def hosts(self) -> list[HostState]:
         return []
 
     def detail(self, key: str) -> Detail:
-        return LiveDetail(self.host, self.host.find(key), self._background(), self.monitor)
+        return LiveDetail(self.host, self.host.find(key), self.background.loop, self.monitor)
 
     async def close(self) -> None:
         await asyncio.to_thread(self.shutdown, ACTION_GRACE)
 
     def shutdown(self, timeout: float) -> None:
-        """Cancel running actions (they undo what they must), close connections, stop the loop.
-
-        Callable from any thread: a hangup runs it while the screen's loop may be stuck.
-        """
-        loop, thread = self._loop, self._thread
-        if loop is None or thread is None:
-            return
-        for future in list(self._actions):
-            future.cancel()
-        if self._actions:
-            concurrent.futures.wait(list(self._actions), timeout)
-        with contextlib.suppress(Exception):
-            asyncio.run_coroutine_threadsafe(self.monitor.close(), loop).result(timeout)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
-        if not thread.is_alive():
-            loop.close()
-        self._loop = self._thread = None
+        """Cancel running actions (they undo what they must), close connections, stop the loop."""
+        self.background.shutdown(timeout, self.monitor.close)
