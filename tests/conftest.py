@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
+import sys
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -174,31 +176,33 @@ async def make_instance(settings: Any) -> AsyncIterator[MakeInstance]:
     yield make
 
 
+def lock_holder(settings: Any, qualname: str, action: str) -> subprocess.Popen[str]:
+    """Another process holding an instance's lock, as a script would, until its stdin closes."""
+    code = (
+        "import sys\n"
+        "from pglift_tui.locks import instance_lock_sync\n"
+        "from pglift_tui.settings import Settings\n"
+        f"s = Settings(prefix={str(settings.prefix)!r}, run_prefix={str(settings.run_prefix)!r})\n"
+        f"held = instance_lock_sync(s, {qualname!r}, {action!r})\n"
+        "held.__enter__()\n"
+        "print('held', flush=True)\n"
+        "sys.stdin.read()\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+    return proc
+
+
 @pytest.fixture
 def hold_lock(settings: Any) -> Iterator[Callable[[str, str], int]]:
     """Take an instance's lock in another process, as a script would; returns its pid."""
-    import subprocess
-    import sys
-
     holders: list[subprocess.Popen[str]] = []
 
     def hold(qualname: str, action: str) -> int:
-        code = (
-            "import sys\n"
-            "from pglift_tui.locks import instance_lock_sync\n"
-            "from pglift_tui.settings import Settings\n"
-            f"s = Settings(prefix={str(settings.prefix)!r}, run_prefix={str(settings.run_prefix)!r})\n"
-            f"held = instance_lock_sync(s, {qualname!r}, {action!r})\n"
-            "held.__enter__()\n"
-            "print('held', flush=True)\n"
-            "sys.stdin.read()\n"
-        )
-        proc = subprocess.Popen(
-            [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-        )
-        holders.append(proc)
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
-        return proc.pid
+        holders.append(lock_holder(settings, qualname, action))
+        return holders[-1].pid
 
     yield hold
     for proc in holders:

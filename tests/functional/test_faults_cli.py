@@ -18,7 +18,7 @@ import yaml
 
 from pglift_tui import instances
 
-from ..conftest import MakeInstance
+from ..conftest import MakeInstance, lock_holder
 from .faults import cli, cli_env, site_file, wait_until
 
 
@@ -134,19 +134,7 @@ def test_an_empty_ls_says_where_it_looked(settings: Any) -> None:
 
 async def test_a_cli_action_waiting_on_a_lock_says_so(settings: Any, make_instance: MakeInstance) -> None:
     await make_instance()
-    code = (
-        "import sys\n"
-        "from pglift_tui.locks import instance_lock_sync\n"
-        "from pglift_tui.settings import Settings\n"
-        f"s = Settings(prefix={str(settings.prefix)!r}, run_prefix={str(settings.run_prefix)!r})\n"
-        "with instance_lock_sync(s, '15-main', 'upgrade'):\n"
-        "    print('held', flush=True)\n"
-        "    sys.stdin.readline()\n"
-    )
-    holder = subprocess.Popen(
-        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
-    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    holder = lock_holder(settings, "15-main", "upgrade")
     waiter = subprocess.Popen(
         [sys.executable, "-m", "pglift_tui", "stop", "main"],
         env=cli_env(settings, lock_timeout=60),

@@ -15,7 +15,7 @@ import psycopg
 from pglift_tui import instances, journal
 from pglift_tui.models import interface, system
 
-from ..conftest import free_port
+from ..conftest import free_port, lock_holder
 from ..sshd import hosts  # noqa: F401  (the fixture)
 from .pg import query
 
@@ -31,25 +31,6 @@ async def make(host: Any, name: str = "main", state: str = "started") -> system.
     manifest = interface.Instance(name=name, port=free_port(), state=state)  # type: ignore[arg-type]
     await instances.apply(host.settings, manifest)
     return system.Instance.system_lookup(name, None, host.settings)
-
-
-def hold(settings: Any, qualname: str, action: str) -> subprocess.Popen[str]:
-    """An instance's lock taken on a host by another process, as a script there would."""
-    code = (
-        "import sys\n"
-        "from pglift_tui.locks import instance_lock_sync\n"
-        "from pglift_tui.settings import Settings\n"
-        f"s = Settings(prefix={str(settings.prefix)!r}, run_prefix={str(settings.run_prefix)!r})\n"
-        f"held = instance_lock_sync(s, {qualname!r}, {action!r})\n"
-        "held.__enter__()\n"
-        "print('held', flush=True)\n"
-        "sys.stdin.read()\n"
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
-    assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
-    return proc
 
 
 async def answers(instance: system.Instance) -> bool:
@@ -129,7 +110,7 @@ async def test_an_action_on_one_host_leaves_the_others_and_is_journaled_with_ssh
     assert "not found on h2" in missing.stderr
 
     # The far end takes the host's own locks: a script holding one there wins, and says so.
-    holder = hold(fleet["h2"].settings, "15-main", "reload")
+    holder = lock_holder(fleet["h2"].settings, "15-main", "reload")
     try:
         busy = cli("restart", "main", "--inventory", inventory, "--host", "h2")
     finally:
